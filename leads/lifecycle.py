@@ -1,0 +1,316 @@
+"""The lead state machine. Every change of `Lead.state` goes through this module.
+
+Each transition is a compare-and-set on the old state (so two processes can never both move
+the same lead), checks that exactly one row changed, and writes a LeadEvent. Illegal
+transitions raise IllegalTransition; a lead that another process moved first raises
+StaleLead, and the caller decides whether that matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from campaigns.models import Campaign
+
+from .models import Lead, LeadEvent, LeadState
+
+S = LeadState
+
+ALLOWED: dict[str, frozenset[str]] = {
+    # A dialable lead is picked for a call or an agent's card, or ends Failed (DNC, admin).
+    S.NEW: frozenset({S.DIALING, S.RESERVED, S.FAILED}),
+    S.RETRY: frozenset({S.DIALING, S.RESERVED, S.FAILED}),
+    S.COOLOFF: frozenset({S.DIALING, S.RESERVED, S.FAILED}),
+    S.CALLBACK: frozenset({S.DIALING, S.RESERVED, S.FAILED}),
+    S.VOICEMAIL: frozenset({S.DIALING, S.RESERVED, S.FAILED}),
+    # An agent's card: accepted (dial), skipped or expired (back to the list).
+    S.RESERVED: frozenset({S.DIALING, S.RETRY, S.CALLBACK, S.FAILED}),
+    # A call's outcome.
+    S.DIALING: frozenset({S.SUCCESS, S.COOLOFF, S.FAILED, S.RETRY, S.VOICEMAIL, S.CALLBACK}),
+    # After the conversation the agent's disposition may still change the outcome.
+    S.SUCCESS: frozenset({S.CALLBACK, S.VOICEMAIL, S.FAILED}),
+    # Only an admin's reset brings a Failed lead back.
+    S.FAILED: frozenset({S.NEW}),
+}
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, lead_id: int | None, from_state: str, to_state: str) -> None:
+        super().__init__(f"lead {lead_id}: {from_state} → {to_state} is not allowed")
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class StaleLead(RuntimeError):
+    """The lead is no longer in the state the caller saw: someone else moved it first."""
+
+
+def can_transition(from_state: str, to_state: str) -> bool:
+    return to_state in ALLOWED.get(from_state, frozenset())
+
+
+def transition(
+    lead: Lead,
+    to_state: str,
+    *,
+    now: datetime,
+    reason: str,
+    actor: str = "system",
+    changes: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Lead:
+    """Move one lead from its current state to `to_state`, setting `fields` with it."""
+    from_state = lead.state
+    if not can_transition(from_state, to_state):
+        raise IllegalTransition(lead.pk, from_state, to_state)
+    values = {"state": to_state, "updated_at": now, **fields}
+    with transaction.atomic():
+        changed = Lead.objects.filter(pk=lead.pk, state=from_state).update(**values)
+        if changed != 1:
+            raise StaleLead(f"lead {lead.pk} is no longer {from_state}")
+        LeadEvent.objects.create(
+            lead=lead,
+            at=now,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason[:200],
+            actor=actor[:100],
+            changes=changes or {},
+        )
+    for name, value in values.items():
+        setattr(lead, name, value)
+    return lead
+
+
+def transition_locked_batch(
+    leads: Sequence[Lead],
+    to_state: str,
+    *,
+    now: datetime,
+    reason: str,
+    actor: str,
+    **fields: Any,
+) -> None:
+    """Move many leads at once. The caller holds their row locks (SELECT … FOR UPDATE) in the
+    current transaction, so the states it read are still the states in the table."""
+    if not leads:
+        return
+    for lead in leads:
+        if not can_transition(lead.state, to_state):
+            raise IllegalTransition(lead.pk, lead.state, to_state)
+    ids = [lead.pk for lead in leads]
+    values = {"state": to_state, "updated_at": now, **fields}
+    changed = Lead.objects.filter(pk__in=ids).update(**values)
+    if changed != len(ids):
+        raise StaleLead(f"{len(ids) - changed} of {len(ids)} leads vanished while locked")
+    LeadEvent.objects.bulk_create(
+        LeadEvent(
+            lead_id=lead.pk,
+            at=now,
+            from_state=lead.state,
+            to_state=to_state,
+            reason=reason[:200],
+            actor=actor,
+        )
+        for lead in leads
+    )
+    for lead in leads:
+        for name, value in values.items():
+            setattr(lead, name, value)
+
+
+# --- Cool-off rules -------------------------------------------------------------------------
+
+
+def cool_off_seconds(lead: Lead, campaign: Campaign, failed_attempt: int) -> int:
+    """Cool-off after the `failed_attempt`-th failed dial (1-based).
+
+    1st: the lead's cool_off, else the campaign's. 2nd and 3rd: the campaign's 2nd/3rd value
+    when set (it overrides the lead's), else the lead's own, else the previous one. Later
+    attempts keep the 3rd attempt's value.
+    """
+    first = lead.cool_off if lead.cool_off is not None else campaign.cool_off
+    if failed_attempt <= 1:
+        return first
+    second = _first_set(campaign.cool_off_2nd, lead.cool_off_2nd, first)
+    if failed_attempt == 2:
+        return second
+    return _first_set(campaign.cool_off_3rd, lead.cool_off_3rd, second)
+
+
+def _first_set(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    raise ValueError("no value set")
+
+
+# --- Services: one per thing that happens to a lead ----------------------------------------
+
+
+def lead_attempt_failed(
+    lead: Lead, *, now: datetime, result: str, actor: str = "dialer", voicemail: bool = False
+) -> Lead:
+    """A dial did not reach a person (no answer, busy, abandoned, machine …).
+
+    Spends an attempt: cool-off with the attempt's timer, or Failed when retries are used up.
+    A voicemail outcome is treated like cool-off (spec) but shown as Voicemail.
+    """
+    attempts = lead.attempts + 1
+    if attempts >= lead.max_attempts:
+        return transition(
+            lead,
+            S.FAILED,
+            now=now,
+            reason=f"{result}; retries exhausted ({attempts}/{lead.max_attempts})",
+            actor=actor,
+            attempts=attempts,
+            last_result=result,
+            reserved_by=None,
+            reserved_until=None,
+        )
+    wait = cool_off_seconds(lead, lead.campaign, attempts)
+    return transition(
+        lead,
+        S.VOICEMAIL if voicemail else S.COOLOFF,
+        now=now,
+        reason=f"{result}; attempt {attempts}/{lead.max_attempts}, cool-off {wait} s",
+        actor=actor,
+        attempts=attempts,
+        last_result=result,
+        next_dial_at=now + timedelta(seconds=wait),
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
+def lead_connected(lead: Lead, *, now: datetime, actor: str = "dialer") -> Lead:
+    """The customer reached an agent."""
+    return transition(
+        lead,
+        S.SUCCESS,
+        now=now,
+        reason="connected to an agent",
+        actor=actor,
+        last_result="connected",
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
+def lead_return_to_retry(
+    lead: Lead,
+    *,
+    now: datetime,
+    reason: str,
+    actor: str = "dialer",
+    not_before: datetime | None = None,
+) -> Lead:
+    """Back to the list without spending an attempt (stop, capacity refusal, skip, reaper)."""
+    return transition(
+        lead,
+        S.RETRY,
+        now=now,
+        reason=reason,
+        actor=actor,
+        next_dial_at=not_before or now,
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
+def lead_mark_voicemail(lead: Lead, *, now: datetime, actor: str) -> Lead:
+    """Agent or dialer reached an answering machine: like a failed attempt, shown as Voicemail."""
+    # From Success too: a machine the agent reached is a failed attempt, not a connection.
+    return lead_attempt_failed(lead, now=now, result="voicemail", actor=actor, voicemail=True)
+
+
+def lead_schedule_callback(
+    lead: Lead,
+    *,
+    now: datetime,
+    at: datetime,
+    agent_id: int | None,
+    actor: str,
+) -> Lead:
+    if at <= now:
+        raise ValueError("A callback must be in the future.")
+    who = "the agent personally" if agent_id else "the campaign"
+    return transition(
+        lead,
+        S.CALLBACK,
+        now=now,
+        reason=f"callback at {at.isoformat()} for {who}",
+        actor=actor,
+        next_dial_at=at,
+        callback_agent_id=agent_id,
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
+def lead_mark_failed(lead: Lead, *, now: datetime, reason: str, actor: str) -> Lead:
+    return transition(
+        lead,
+        S.FAILED,
+        now=now,
+        reason=reason,
+        actor=actor,
+        last_result=reason[:40],
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
+def lead_reset(lead: Lead, *, now: datetime, actor: str) -> Lead:
+    """Admin: give a Failed lead a fresh start."""
+    return transition(
+        lead,
+        S.NEW,
+        now=now,
+        reason="reset by admin",
+        actor=actor,
+        attempts=0,
+        dial_cycle=0,
+        next_dial_at=now,
+        last_result="",
+        callback_agent=None,
+    )
+
+
+def lead_reserve_for_agent(
+    lead: Lead, *, now: datetime, agent_id: int, until: datetime, actor: str = "selector"
+) -> Lead:
+    return transition(
+        lead,
+        S.RESERVED,
+        now=now,
+        reason=f"lead card for agent {agent_id}",
+        actor=actor,
+        reserved_by_id=agent_id,
+        reserved_until=until,
+    )
+
+
+def lead_release_card(lead: Lead, *, now: datetime, reason: str, actor: str) -> Lead:
+    """Skip, reject or countdown expiry: a card goes back to the list without an attempt."""
+    return lead_return_to_retry(lead, now=now, reason=reason, actor=actor)
+
+
+def lead_record_edit(
+    lead: Lead, *, now: datetime, actor: str, changes: dict[str, tuple[Any, Any]]
+) -> None:
+    """Keep a customer-record edit in the lead's history (the state does not change)."""
+    LeadEvent.objects.create(
+        lead=lead,
+        at=now,
+        from_state=lead.state,
+        to_state=lead.state,
+        reason="customer record edited",
+        actor=actor[:100],
+        changes={k: [str(old), str(new)] for k, (old, new) in changes.items()},
+    )

@@ -1,0 +1,75 @@
+"""Phone numbers: E.164 normalisation and the timezones a number may be in.
+
+Everything that dials, imports or displays a number goes through here, so there is one
+definition of "a valid number" in the whole product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+# phonenumbers answers this when it cannot place a number.
+_UNKNOWN_TZ = "Etc/Unknown"
+
+
+class InvalidNumber(ValueError):
+    """The text is not a valid, dialable telephone number."""
+
+
+@dataclass(frozen=True)
+class NumberInfo:
+    e164: str
+    region: str | None
+    timezones: tuple[str, ...]
+
+
+def to_e164(raw: str, default_region: str) -> str:
+    """Normalise `raw` to E.164 or raise InvalidNumber with a reason a person understands."""
+    return parse_number(raw, default_region).e164
+
+
+def parse_number(raw: str, default_region: str) -> NumberInfo:
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidNumber("number is empty")
+    if len(text) > 32:
+        raise InvalidNumber("number is too long")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber("not a valid number for its country")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return NumberInfo(
+        e164=e164,
+        region=phonenumbers.region_code_for_number(parsed),
+        timezones=number_timezones(e164),
+    )
+
+
+@lru_cache(maxsize=65536)
+def number_timezones(e164: str) -> tuple[str, ...]:
+    """Every IANA zone the number may ring in; empty when unknown."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != _UNKNOWN_TZ)
+    return tuple(sorted(zones))
+
+
+def is_e164(value: str) -> bool:
+    """True only for an already-normalised, valid E.164 string (what the dialer may dial)."""
+    if not value.startswith("+") or not value[1:].isdigit() or not 8 <= len(value) <= 16:
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
