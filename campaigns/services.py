@@ -1,0 +1,45 @@
+"""Campaign services: start, stop, and the running-campaign lock on its leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from .models import Campaign, RunStatus
+
+
+class CampaignRunning(Exception):
+    """Refused because the campaign is running (upload, sync and delete of its leads)."""
+
+    def __init__(self, campaign: Campaign, action: str) -> None:
+        super().__init__(
+            f"Campaign “{campaign.name}” is running: stop it before you {action} its leads."
+        )
+        self.campaign = campaign
+
+
+def assert_leads_editable(campaign: Campaign, *, action: str) -> None:
+    """Raise CampaignRunning when the campaign runs. Reads the row fresh: a stale instance
+    must not let an upload through a campaign someone else just started."""
+    status = Campaign.objects.filter(pk=campaign.pk).values_list("run_status", flat=True).first()
+    if status == RunStatus.RUNNING:
+        raise CampaignRunning(campaign, action)
+
+
+def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            run_status=RunStatus.RUNNING, started_at=now, updated_at=now
+        )
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_stop(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            run_status=RunStatus.STOPPED, stopped_at=now, updated_at=now
+        )
+    campaign.refresh_from_db()
+    return campaign
