@@ -1,0 +1,396 @@
+"""CSV lead import: every rule a person uploading a file would run into."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from campaigns.models import RunStatus
+from campaigns.services import CampaignRunning
+from leads import importing
+from leads.importing import ImportReport, RowError, lead_import_csv
+from leads.models import DoNotCall, Lead, LeadState
+from tests.factories import NOW, CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "number,priority,first_name,last_name,retries,ticket_id,"
+    "cool_off,cool_off_2nd,cool_off_3rd,note,type\n"
+)
+
+
+def run(campaign, content: bytes | str) -> ImportReport:  # type: ignore[no-untyped-def]
+    data = content.encode() if isinstance(content, str) else content
+    return lead_import_csv(campaign=campaign, fileobj=io.BytesIO(data), now=NOW, actor="tester")
+
+
+def reasons(report: ImportReport) -> dict[int, str]:
+    return {e.line: e.reason for e in report.rejected}
+
+
+def test_good_rows_import_with_every_column() -> None:
+    campaign = CampaignFactory()
+    report = run(
+        campaign,
+        HEADER
+        + "(202) 555-0143,5,Ada,Lovelace,4,T-1,60,120,240,call after 5,vip\n"
+        + "+44 20 7946 0018,1,Bob,,,,,,,,\n",
+    )
+    assert report.ok, report.summary()
+    assert report.imported == 2
+    ada = Lead.objects.get(campaign=campaign, first_name="Ada")
+    assert ada.number == "+12025550143"
+    assert (ada.priority, ada.retries, ada.ticket_id) == (5, 4, "T-1")
+    assert (ada.cool_off, ada.cool_off_2nd, ada.cool_off_3rd) == (60, 120, 240)
+    assert (ada.note, ada.lead_type, ada.last_name) == ("call after 5", "vip", "Lovelace")
+    assert ada.state == LeadState.NEW
+    assert ada.next_dial_at == NOW
+    assert ada.created_at == NOW
+    assert ada.timezone == "America/New_York"
+    assert ada.timezones == ["America/New_York"]
+    bob = Lead.objects.get(campaign=campaign, first_name="Bob")
+    assert bob.number == "+442079460018"
+    assert bob.timezone == "Europe/London"
+    assert bob.retries is None
+    assert bob.cool_off is None
+
+
+def test_timezones_come_from_the_number_else_the_account(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCOUNT_TIMEZONE = "Europe/Paris"
+    campaign = CampaignFactory()
+    report = run(
+        campaign,
+        "number,priority,first_name\n"
+        "+1 800 234 5678,1,TollFree\n"  # rings anywhere in the country
+        "+80012345678,1,Intl\n"  # international freephone: no zone of its own
+        "+7 495 123 4567,1,Moscow\n",
+    )
+    assert report.ok, report.summary()
+    toll_free = Lead.objects.get(campaign=campaign, first_name="TollFree")
+    assert {"America/New_York", "America/Los_Angeles"} <= set(toll_free.timezones)
+    assert toll_free.timezone == toll_free.timezones[0]
+    intl = Lead.objects.get(campaign=campaign, first_name="Intl")
+    assert (intl.timezone, intl.timezones) == ("Europe/Paris", ["Europe/Paris"])
+    moscow = Lead.objects.get(campaign=campaign, first_name="Moscow")
+    assert (moscow.timezone, moscow.timezones) == ("Europe/Moscow", ["Europe/Moscow"])
+
+
+def test_national_numbers_use_the_account_region(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCOUNT_DEFAULT_REGION = "GB"
+    campaign = CampaignFactory()
+    report = run(campaign, "number,priority,first_name\n020 7946 0018,1,Ann\n")
+    assert report.ok, report.summary()
+    assert Lead.objects.get(campaign=campaign).number == "+442079460018"
+
+
+def test_header_is_case_insensitive_and_trimmed_and_columns_may_be_in_any_order() -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, " First_Name ;PRIORITY; Number \nAda;3;2025550143\n")
+    assert report.ok, report.summary()
+    lead = Lead.objects.get(campaign=campaign)
+    assert (lead.first_name, lead.priority, lead.number) == ("Ada", 3, "+12025550143")
+
+
+def test_unknown_columns_are_ignored() -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, "number,priority,first_name,favourite_colour\n2025550143,1,Ada,blue\n")
+    assert report.ok
+    assert report.imported == 1
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_utf8_with_or_without_bom(bom: bytes) -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, bom + "number,priority,first_name\n2025550143,1,Zoë 東京\n".encode())
+    assert report.ok, report.summary()
+    assert Lead.objects.get(campaign=campaign).first_name == "Zoë 東京"
+
+
+def test_latin1_file_is_read() -> None:
+    campaign = CampaignFactory()
+    data = "number;priority;first_name;last_name\n2025550143;1;José;Müller\n".encode("latin-1")
+    report = run(campaign, data)
+    assert report.ok, report.summary()
+    lead = Lead.objects.get(campaign=campaign)
+    assert (lead.first_name, lead.last_name) == ("José", "Müller")
+
+
+def test_semicolon_separator_is_detected_and_quoted_values_keep_separators() -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, 'number;priority;first_name;note\n2025550143;1;Ada;"a; b, c"\n')
+    assert report.ok, report.summary()
+    assert Lead.objects.get(campaign=campaign).note == "a; b, c"
+
+
+def test_crlf_line_endings_and_multiline_quoted_note_keep_line_numbers() -> None:
+    campaign = CampaignFactory()
+    report = run(
+        campaign,
+        'number,priority,first_name,note\r\n2025550143,1,Ada,"two\r\nlines"\r\nbad,1,Bob,\r\n',
+    )
+    assert report.imported == 1
+    assert Lead.objects.get(campaign=campaign).note == "two\r\nlines"
+    assert list(reasons(report)) == [4]
+
+
+def test_missing_required_columns_reject_the_whole_file_naming_them() -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, "Number,name\n2025550143,Ada\n")
+    assert report.error is not None
+    assert report.error.startswith("the header has no priority, first_name columns")
+    assert report.imported == 0
+    assert not report.ok
+    assert not Lead.objects.exists()
+    assert report.summary().startswith("Nothing was imported")
+
+
+def test_duplicate_column_rejects_the_file() -> None:
+    report = run(CampaignFactory(), "number,priority,first_name,Number\n1,1,a,2\n")
+    assert report.error is not None
+    assert "number appears twice" in report.error
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"\xef\xbb\xbf", "empty"),
+        (b"number,priority,first_name\n\x00\x01\x02\x03binary", "binary"),
+        (bytes(range(256)) * 4, "binary"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, "workbook"),
+        ("number,priority\n".encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_empty_and_binary_files_get_a_clear_message(content: bytes, message: str) -> None:
+    report = run(CampaignFactory(), content)
+    assert report.error is not None
+    assert message in report.error
+    assert not Lead.objects.exists()
+
+
+def test_header_only_file_imports_nothing_without_error() -> None:
+    report = run(CampaignFactory(), "number,priority,first_name\n")
+    assert report.ok
+    assert report.imported == 0
+
+
+def test_over_limit_file_is_refused_with_its_size(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LEAD_IMPORT_MAX_BYTES = 1_048_576
+    content = HEADER + "2025550143,1,Ada,,,,,,,,\n" * 50_000
+    report = run(CampaignFactory(), content)
+    assert report.error is not None
+    assert "limit is 1 MB" in report.error
+    assert not Lead.objects.exists()
+
+
+def test_over_limit_stream_of_unknown_size_is_refused_and_nothing_is_kept(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LEAD_IMPORT_MAX_BYTES = 100_000
+
+    class Pipe(io.RawIOBase):
+        """A stream that cannot tell its size up front (like a chunked upload)."""
+
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b):  # type: ignore[no-untyped-def]
+            chunk = self._data.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    rows = "".join(f"+1202555{n:04d},1,Ada\n" for n in range(9000))
+    data = ("number,priority,first_name\n" + rows).encode()
+    campaign = CampaignFactory()
+    report = lead_import_csv(campaign=campaign, fileobj=Pipe(data), now=NOW, actor="t")  # type: ignore[arg-type]
+    assert report.error is not None
+    assert "limit" in report.error
+    assert not Lead.objects.exists()
+
+
+def test_every_bad_row_is_reported_with_its_line_and_reason_and_good_rows_import() -> None:
+    campaign = CampaignFactory()
+    LeadFactory(campaign=campaign, number="+12025550100", first_name="Existing")
+    DoNotCall.objects.create(number="+12025550101")
+    DoNotCall.objects.create(number="+12025550102", campaign=campaign)
+    other = CampaignFactory()
+    DoNotCall.objects.create(number="+12025550103", campaign=other)
+    content = (
+        "number,priority,first_name,retries,cool_off,cool_off_2nd,cool_off_3rd\n"
+        "2025550143,1,Good,,,,\n"  # 2
+        "12345,1,BadNumber,,,,\n"  # 3
+        "2025550144,1,,,,,\n"  # 4
+        "2025550145,high,Ada,,,,\n"  # 5
+        "2025550146,1,Ada,three,,,\n"  # 6
+        "2025550147,1,Ada,,soon,,\n"  # 7
+        "2025550148,1,Ada,,,-5,\n"  # 8
+        "2025550149,1,Ada,,,,1.5\n"  # 9
+        "2025550100,1,Existing,,,,\n"  # 10
+        "2025550143,1,Again,,,,\n"  # 11
+        "2025550101,1,AccountDnc,,,,\n"  # 12
+        "2025550102,1,CampaignDnc,,,,\n"  # 13
+        "2025550103,1,OtherCampaignDnc,,,,\n"  # 14
+        ",1,NoNumber,,,,\n"  # 15
+        "2025550150,,NoPriority,,,,\n"  # 16
+        "2025550151,2.0,WholeFloat,,,,\n"  # 17
+    )
+    report = run(campaign, content)
+    got = reasons(report)
+    assert report.error is None
+    assert set(got) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16}
+    assert "invalid number '12345'" in got[3]
+    assert "first name is missing" in got[4]
+    assert "priority 'high' is not a whole number" in got[5]
+    assert "retries 'three' is not a whole number" in got[6]
+    assert "cool-off 'soon' is not a whole number" in got[7]
+    assert "2nd cool-off -5 is out of range" in got[8]
+    assert "3rd cool-off '1.5' is not a whole number" in got[9]
+    assert "already a lead of this campaign" in got[10]
+    assert "duplicate of line 2" in got[11]
+    assert "account's Do-Not-Call list" in got[12]
+    assert "this campaign's Do-Not-Call list" in got[13]
+    assert "number is missing" in got[15]
+    assert "priority is missing" in got[16]
+    assert report.imported == 3
+    assert report.rejected_count == 13
+    assert set(Lead.objects.filter(campaign=campaign).values_list("first_name", flat=True)) == {
+        "Existing",
+        "Good",
+        "OtherCampaignDnc",
+        "WholeFloat",
+    }
+    assert not report.ok
+    summary = report.summary()
+    assert summary.startswith("Imported 3 leads. Rejected 13 rows — line 3: invalid number")
+    assert "and 8 more" in summary
+
+
+def test_a_row_with_several_problems_lists_them_all() -> None:
+    report = run(CampaignFactory(), "number,priority,first_name\nnope,x,\n")
+    reason = reasons(report)[2]
+    assert "invalid number" in reason
+    assert "first name is missing" in reason
+    assert "priority 'x'" in reason
+
+
+def test_a_rejected_row_does_not_block_a_later_good_row_with_the_same_number() -> None:
+    campaign = CampaignFactory()
+    report = run(campaign, "number,priority,first_name\n2025550143,1,\n2025550143,1,Ada\n")
+    assert report.imported == 1
+    assert list(reasons(report)) == [2]
+
+
+def test_extra_values_beyond_the_header_reject_the_row() -> None:
+    report = run(CampaignFactory(), "number,priority,first_name\n2025550143,1,Smith, John\n")
+    assert "header has 3 columns" in reasons(report)[2]
+
+
+def test_too_long_text_is_rejected_not_cut() -> None:
+    report = run(CampaignFactory(), f"number,priority,first_name\n2025550143,1,{'x' * 101}\n")
+    assert "first name is longer than 100 characters" in reasons(report)[2]
+
+
+def test_html_and_formulas_are_stored_as_plain_text() -> None:
+    campaign = CampaignFactory()
+    run(campaign, 'number,priority,first_name,note\n2025550143,1,<script>x</script>,"=1+1"\n')
+    lead = Lead.objects.get(campaign=campaign)
+    assert lead.first_name == "<script>x</script>"
+    assert lead.note == "=1+1"
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true() -> None:
+    report = run(CampaignFactory(), "number,priority,first_name\n\n2025550143,1,Ada\n\n,1,B\n")
+    assert report.imported == 1
+    assert list(reasons(report)) == [5]
+
+
+def test_rejections_beyond_the_kept_limit_are_still_counted(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(importing, "MAX_REPORTED_ERRORS", 3)
+    report = run(CampaignFactory(), "number,priority,first_name\n" + "bad,1,A\n" * 7)
+    assert len(report.rejected) == 3
+    assert report.rejected_count == 7
+    assert "and 4 more" in report.summary()
+
+
+def test_running_campaign_refuses_the_upload() -> None:
+    campaign = CampaignFactory(run_status=RunStatus.RUNNING)
+    with pytest.raises(CampaignRunning, match="stop it before you upload"):
+        run(campaign, "number,priority,first_name\n2025550143,1,Ada\n")
+    assert not Lead.objects.exists()
+
+
+def test_campaign_started_elsewhere_is_seen_even_through_a_stale_instance() -> None:
+    campaign = CampaignFactory()
+    type(campaign).objects.filter(pk=campaign.pk).update(run_status=RunStatus.RUNNING)
+    with pytest.raises(CampaignRunning):
+        run(campaign, "number,priority,first_name\n2025550143,1,Ada\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_start_during_an_import_waits_for_the_import_to_finish() -> None:
+    """The import holds the campaign row lock: a start cannot slip in half way."""
+    from campaigns.models import Campaign
+
+    campaign = CampaignFactory()
+    started = threading.Event()
+    start_done: list[float] = []
+
+    class SlowFile(io.RawIOBase):
+        def __init__(self) -> None:
+            self._data = io.BytesIO(b"number,priority,first_name\n2025550143,1,Ada\n")
+            self._slept = False
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b):  # type: ignore[no-untyped-def]
+            if not self._slept and self._data.tell() > 0:
+                self._slept = True
+                started.set()
+                time.sleep(0.5)
+            chunk = self._data.read(min(len(b), 10))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    def start_campaign() -> None:
+        started.wait(5)
+        try:
+            Campaign.objects.filter(pk=campaign.pk).update(run_status=RunStatus.RUNNING)
+            start_done.append(time.monotonic())
+        finally:
+            connection.close()
+
+    starter = threading.Thread(target=start_campaign)
+    starter.start()
+    report = lead_import_csv(campaign=campaign, fileobj=SlowFile(), now=NOW, actor="t")  # type: ignore[arg-type]
+    finished = time.monotonic()
+    starter.join(10)
+    assert report.imported == 1
+    assert start_done
+    assert start_done[0] >= finished - 0.05
+
+
+def test_generic_path_without_copy_gives_the_same_result(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The SQLite demo inserts with bulk_create instead of COPY."""
+    monkeypatch.setattr(importing, "_use_copy", lambda: False)
+    monkeypatch.setattr(importing, "_BATCH_SIZE", 2)
+    campaign = CampaignFactory()
+    rows = "".join(f"+1202555{n:04d},{n},N{n},,,,,,,,\n" for n in range(5))
+    report = run(campaign, HEADER + rows)
+    assert report.ok, report.summary()
+    assert Lead.objects.filter(campaign=campaign).count() == 5
+    assert Lead.objects.get(campaign=campaign, first_name="N3").timezones == ["America/New_York"]
+
+
+def test_report_dataclasses_keep_their_shape() -> None:
+    report = ImportReport(2, [RowError(3, "bad")])
+    assert report.rejected_count == 1
+    assert report.as_dict()["rejected"] == [{"line": 3, "reason": "bad"}]
+    assert ImportReport(0, [], error="x").summary() == "Nothing was imported: x"
