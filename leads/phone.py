@@ -44,13 +44,21 @@ def parse_number(raw: str, default_region: str) -> NumberInfo:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"not a phone number ({exc._msg})") from None
-    if not phonenumbers.is_valid_number(parsed):
+    # One type lookup answers both "valid?" (UNKNOWN is exactly what is_valid_number refuses)
+    # and "where does it ring?": a lead import reads a million numbers, and is_valid_number
+    # plus time_zones_for_number would each repeat it (and number_timezones re-parses).
+    number_type = phonenumbers.number_type(parsed)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         raise InvalidNumber("not a valid number for its country")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_number_type_geographical(number_type, parsed.country_code or 0):
+        zones = pn_timezone.time_zones_for_geographical_number(parsed)
+    else:
+        zones = pn_timezone.time_zones_for_number(parsed)
     return NumberInfo(
         e164=e164,
         region=phonenumbers.region_code_for_number(parsed),
-        timezones=number_timezones(e164),
+        timezones=tuple(sorted(z for z in zones if z != _UNKNOWN_TZ)),
     )
 
 

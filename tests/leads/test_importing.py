@@ -394,3 +394,44 @@ def test_report_dataclasses_keep_their_shape() -> None:
     assert report.rejected_count == 1
     assert report.as_dict()["rejected"] == [{"line": 3, "reason": "bad"}]
     assert ImportReport(0, [], error="x").summary() == "Nothing was imported: x"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+12025550143",
+        "(212) 555-0187",
+        "+1 800 234 5678",
+        "+1 514 555 0123",
+        "+1 268 464 1234",
+        "+44 7911 123456",
+        "+44 20 7946 0018",
+        "+33 6 12 34 56 78",
+        "+49 30 901820",
+        "+61 2 9374 4000",
+        "+7 495 123 4567",
+        "+80012345678",
+        "+39 06 6982 1234",
+        "+52 55 1234 5678",
+        "+1 202 555 01",
+        "+44 20 7946",
+        "+1 999 123 4567",
+    ],
+)
+def test_import_reads_numbers_exactly_as_phonenumbers_does(raw: str) -> None:
+    """leads.phone reads validity and zones from one type lookup; same answer as the library."""
+    import phonenumbers
+    from phonenumbers import timezone as pn_timezone
+
+    from leads.phone import InvalidNumber, parse_number
+
+    parsed = phonenumbers.parse(raw, "US")
+    if not phonenumbers.is_valid_number(parsed):
+        with pytest.raises(InvalidNumber):
+            parse_number(raw, "US")
+        return
+    info = parse_number(raw, "US")
+    assert info.e164 == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    assert info.region == phonenumbers.region_code_for_number(parsed)
+    zones = pn_timezone.time_zones_for_number(parsed)
+    assert info.timezones == tuple(sorted(z for z in zones if z != "Etc/Unknown"))
