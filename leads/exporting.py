@@ -1,0 +1,159 @@
+"""Lead export as CSV, streamed, and the sample file for uploads.
+
+The first columns are the upload's columns under the same names, so an exported file can be
+edited and uploaded again; the dialer's view of each lead follows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from .models import STATUS_OF_STATE, Lead, LeadStatus
+
+SAMPLE_CSV_FILENAME = "campaign-leads-sample.csv"
+_CHUNK_ROWS = 2_000
+_FLUSH_BYTES = 1 << 16
+
+# Header → the lead's database column it comes from.
+_EXPORT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("number", "number"),
+    ("priority", "priority"),
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("retries", "retries"),
+    ("ticket_id", "ticket_id"),
+    ("cool_off", "cool_off"),
+    ("cool_off_2nd", "cool_off_2nd"),
+    ("cool_off_3rd", "cool_off_3rd"),
+    ("note", "note"),
+    ("type", "lead_type"),
+    ("status", "state"),
+    ("attempts", "attempts"),
+    ("next_dial_time", "next_dial_at"),
+    ("last_result", "last_result"),
+    ("last_dialed_time", "last_dialed_at"),
+    ("lead_timezone", "timezone"),
+    ("skill", "skill"),
+    ("extension", "extension"),
+    ("lead_id", "id"),
+)
+LEAD_EXPORT_COLUMNS: tuple[str, ...] = tuple(header for header, _ in _EXPORT_FIELDS)
+
+# A spreadsheet reads a cell starting with one of these as a formula (or a DDE command).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+
+
+def neutralize_cell(value: str) -> str:
+    """Make a text cell inert in spreadsheets: a leading apostrophe shows the text as typed."""
+    if value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _number_cell(value: str) -> str:
+    # A validated E.164 number is digits after "+": no formula, and re-imports as is.
+    return value if _E164.fullmatch(value) else neutralize_cell(value)
+
+
+def stream_leads_csv(queryset: QuerySet[Lead]) -> Iterator[bytes]:
+    """The leads as UTF-8 CSV (no BOM), a chunk of bytes at a time; memory stays flat.
+
+    Times are in the account timezone with their UTC offset."""
+    zone = ZoneInfo(settings.ACCOUNT_TIMEZONE)
+    labels = {state: LeadStatus(status).label for state, status in STATUS_OF_STATE.items()}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(LEAD_EXPORT_COLUMNS)
+    columns = [column for _, column in _EXPORT_FIELDS]
+    rows = queryset.order_by("id").values_list(*columns).iterator(chunk_size=_CHUNK_ROWS)
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(zone).isoformat(sep=" ", timespec="seconds") if value else ""
+
+    for (
+        number,
+        priority,
+        first_name,
+        last_name,
+        retries,
+        ticket_id,
+        cool_off,
+        cool_off_2nd,
+        cool_off_3rd,
+        note,
+        lead_type,
+        state,
+        attempts,
+        next_dial_at,
+        last_result,
+        last_dialed_at,
+        lead_tz,
+        skill,
+        extension,
+        lead_id,
+    ) in rows:
+        writer.writerow(
+            (
+                _number_cell(number),
+                priority,
+                neutralize_cell(first_name),
+                neutralize_cell(last_name),
+                retries,
+                neutralize_cell(ticket_id),
+                cool_off,
+                cool_off_2nd,
+                cool_off_3rd,
+                neutralize_cell(note),
+                neutralize_cell(lead_type),
+                labels.get(state, state),
+                attempts,
+                when(next_dial_at),
+                neutralize_cell(last_result),
+                when(last_dialed_at),
+                lead_tz,
+                neutralize_cell(skill),
+                neutralize_cell(extension),
+                lead_id,
+            )
+        )
+        if buffer.tell() >= _FLUSH_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def sample_csv() -> str:
+    """The sample upload file: every column, required ones first, with example rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "number",
+            "priority",
+            "first_name",
+            "last_name",
+            "retries",
+            "ticket_id",
+            "cool_off",
+            "cool_off_2nd",
+            "cool_off_3rd",
+            "note",
+            "type",
+        ]
+    )
+    writer.writerow(
+        ["+12025550143", 10, "Ada", "Lovelace", 3, "T-1001", 3600, 7200, 86400, "Renewal", "vip"]
+    )
+    writer.writerow(["(212) 555-0187", 5, "Grace", "Hopper", "", "T-1002", "", "", "", "", ""])
+    writer.writerow(["+44 20 7946 0018", 1, "Alan", "", "", "", "", "", "", "UK office", ""])
+    return buffer.getvalue()
