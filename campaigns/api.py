@@ -1,0 +1,243 @@
+"""REST API for campaigns: CRUD, start/stop, and the campaign's leads (import, CRM sync,
+export, delete all, status counts). Thin callers of campaigns.services and leads.*."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents.api_permissions import AdminOrReportViewerReadOnly
+from leads.exporting import stream_leads_csv
+from leads.importing import ImportReport, lead_import_csv, lead_sync_crm
+from leads.models import STATUS_OF_STATE, Lead, LeadStatus
+from leads.serializers import (
+    CsvUploadSerializer,
+    ImportReportSerializer,
+    LeadStatusCountsSerializer,
+)
+from leads.services import leads_delete_all
+
+from .models import Campaign
+from .serializers import CampaignSerializer
+from .services import CampaignRunning, campaign_start, campaign_stop
+
+
+class ByIdCursorPagination(CursorPagination):
+    """Stable pages over lists that change while read (new leads, status changes)."""
+
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class CampaignIsRunning(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The campaign is running: stop it first."
+    default_code = "campaign_running"
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        # Error bodies (403, 404) still reach the client, as JSON text.
+        if isinstance(data, bytes):
+            return data
+        if isinstance(data, str):
+            return data.encode()
+        return json.dumps(data).encode()
+
+
+def actor_of(request: Request) -> str:
+    return request.user.get_username()
+
+
+def import_response(report: ImportReport) -> Response:
+    """200 when the file went in (bad rows listed); 400 when nothing went in because of it."""
+    refused = report.error is not None or (report.imported == 0 and report.rejected_count > 0)
+    code = status.HTTP_400_BAD_REQUEST if refused else status.HTTP_200_OK
+    return Response(report.as_dict(), status=code)
+
+
+def lead_status_counts(campaigns: QuerySet[Campaign]) -> list[dict[str, Any]]:
+    """Leads per spec status (Active, In Progress, …) for each campaign, zeros included."""
+    rows = (
+        Lead.objects.filter(campaign__in=campaigns)
+        .values_list("campaign_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for campaign_id, state, n in rows:
+        per = counts.setdefault(campaign_id, dict.fromkeys(LeadStatus.values, 0))
+        per[STATUS_OF_STATE[state]] += n
+    result = []
+    for campaign in campaigns:
+        per = counts.get(campaign.pk, dict.fromkeys(LeadStatus.values, 0))
+        result.append(
+            {
+                "campaign": campaign.pk,
+                "campaign_name": campaign.name,
+                "total": sum(per.values()),
+                "counts": per,
+            }
+        )
+    return result
+
+
+class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
+    """Campaigns. Admins change them; report viewers read them; agents get 403."""
+
+    permission_classes = [IsAuthenticated, AdminOrReportViewerReadOnly]
+    serializer_class = CampaignSerializer
+    pagination_class = ByIdCursorPagination
+    queryset = Campaign.objects.select_related("queue").prefetch_related(
+        "schedule_rows", "caller_ids", "tz_slots"
+    )
+
+    def perform_destroy(self, instance: Campaign) -> None:
+        try:
+            # Leads first, in batches: a campaign may hold a million of them.
+            leads_delete_all(campaign=instance, now=timezone.now(), actor=actor_of(self.request))
+        except CampaignRunning as exc:
+            raise CampaignIsRunning(str(exc)) from None
+        instance.delete()
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        """Start dialing (Running; shown as Scheduled outside the schedule)."""
+        return self._run(request, campaign_start)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str | None = None) -> Response:
+        """Stop dialing: calls in progress end and their leads go back to retry."""
+        return self._run(request, campaign_stop)
+
+    def _run(self, request: Request, service: Any) -> Response:
+        campaign = self.get_object()
+        try:
+            campaign = service(campaign, now=timezone.now(), actor=actor_of(request))
+        except (DjangoValidationError, ValueError) as exc:
+            messages = exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
+            raise serializers.ValidationError({"detail": messages}) from None
+        return Response(self.get_serializer(campaign).data)
+
+    @extend_schema(responses=LeadStatusCountsSerializer)
+    @action(detail=True, methods=["get"], url_path="lead-status")
+    def lead_status(self, request: Request, pk: str | None = None) -> Response:
+        """How many of the campaign's leads are Active, In Progress, Cool Off, … now."""
+        campaign = self.get_object()
+        qs = Campaign.objects.filter(pk=campaign.pk)
+        return Response(lead_status_counts(qs)[0])
+
+    @extend_schema(responses=LeadStatusCountsSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="lead-status", pagination_class=None)
+    def lead_status_all(self, request: Request) -> Response:
+        """Lead status counts of every campaign."""
+        return Response(lead_status_counts(Campaign.objects.order_by("name")))
+
+    @extend_schema(
+        request={"multipart/form-data": CsvUploadSerializer},
+        responses={
+            200: ImportReportSerializer,
+            400: OpenApiResponse(ImportReportSerializer, description="Nothing imported."),
+            409: OpenApiResponse(description="The campaign is running."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="leads/import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def leads_import(self, request: Request, pk: str | None = None) -> Response:
+        """Upload a CSV of leads (refused while the campaign runs)."""
+        campaign = self.get_object()
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError({"file": ["Attach the CSV file as 'file'."]})
+        try:
+            report = lead_import_csv(
+                campaign=campaign, fileobj=upload, now=timezone.now(), actor=actor_of(request)
+            )
+        except CampaignRunning as exc:
+            raise CampaignIsRunning(str(exc)) from None
+        return import_response(report)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ImportReportSerializer,
+            400: OpenApiResponse(ImportReportSerializer, description="Nothing imported."),
+            409: OpenApiResponse(description="The campaign is running."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="leads/sync")
+    def leads_sync(self, request: Request, pk: str | None = None) -> Response:
+        """Pull leads from the campaign's CRM API (refused while running or mapping invalid)."""
+        campaign = self.get_object()
+        try:
+            report = lead_sync_crm(campaign=campaign, now=timezone.now(), actor=actor_of(request))
+        except CampaignRunning as exc:
+            raise CampaignIsRunning(str(exc)) from None
+        return import_response(report)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="leads/export",
+        renderer_classes=[JSONRenderer, CSVRenderer],
+    )
+    def leads_export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        """Download the campaign's leads as CSV (streamed)."""
+        campaign = self.get_object()
+        response = StreamingHttpResponse(
+            stream_leads_csv(Lead.objects.filter(campaign=campaign)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-leads.csv"'
+        return response
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(description="Running.")},
+    )
+    @action(detail=True, methods=["post"], url_path="leads/delete-all")
+    def delete_all_leads(self, request: Request, pk: str | None = None) -> Response:
+        """Delete every lead of the campaign (refused while it runs)."""
+        campaign = self.get_object()
+        try:
+            deleted = leads_delete_all(
+                campaign=campaign, now=timezone.now(), actor=actor_of(request)
+            )
+        except CampaignRunning as exc:
+            raise CampaignIsRunning(str(exc)) from None
+        return Response({"deleted": deleted})

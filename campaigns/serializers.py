@@ -1,0 +1,173 @@
+"""REST serializers for campaigns and their rows (schedule, caller ID, timezone slots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework import serializers
+
+from agents.roles import is_admin
+from leads.importing import validate_crm_mapping
+
+from .models import CallerId, Campaign, LeadSource, ScheduleRow, TzScheduleSlot
+
+
+def _model_clean(model: type[Any], attrs: dict[str, Any], instance: Any = None) -> None:
+    """Run the model's own clean() so the API refuses what the admin and builder refuse."""
+    values: dict[str, Any] = {}
+    if instance is not None:
+        values = {f.name: getattr(instance, f.name) for f in model._meta.concrete_fields}
+    values.update(attrs)
+    candidate = model(**{k: v for k, v in values.items() if k not in ("id", "campaign")})
+    try:
+        candidate.clean()
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from None
+
+
+class ScheduleRowSerializer(serializers.ModelSerializer[ScheduleRow]):
+    class Meta:
+        model = ScheduleRow
+        fields = [
+            "weekdays",
+            "start_time",
+            "end_time",
+            "month_day_start",
+            "month_day_finish",
+            "months",
+        ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _model_clean(ScheduleRow, attrs)
+        return attrs
+
+
+class CallerIdSerializer(serializers.ModelSerializer[CallerId]):
+    class Meta:
+        model = CallerId
+        fields = ["enabled", "kind", "name", "number", "position"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _model_clean(CallerId, attrs)
+        return attrs
+
+
+class TzScheduleSlotSerializer(serializers.ModelSerializer[TzScheduleSlot]):
+    class Meta:
+        model = TzScheduleSlot
+        fields = ["day_offset", "start_time"]
+
+
+_NESTED: dict[str, type[Any]] = {
+    "schedule_rows": ScheduleRow,
+    "caller_ids": CallerId,
+    "tz_slots": TzScheduleSlot,
+}
+
+
+class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    """A campaign with its rows. Rows sent with a write replace the campaign's rows."""
+
+    schedule_rows = ScheduleRowSerializer(many=True, required=False)
+    caller_ids = CallerIdSerializer(many=True, required=False)
+    tz_slots = TzScheduleSlotSerializer(many=True, required=False)
+    queue_name = serializers.CharField(source="queue.name", read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "note",
+            "type",
+            "retries",
+            "cool_off",
+            "cool_off_2nd",
+            "cool_off_3rd",
+            "dial_cycles",
+            "dial_cycles_time",
+            "mask_lead_caller_id",
+            "queue",
+            "queue_name",
+            "customer_wait_sla",
+            "greeting_media",
+            "agent_dial_timeout",
+            "preview_timeout",
+            "tz_window_enabled",
+            "tz_window_from",
+            "tz_window_to",
+            "tz_schedule_enabled",
+            "tz_schedule_window_hours",
+            "lead_source",
+            "crm_method",
+            "crm_url",
+            "crm_headers",
+            "crm_body",
+            "crm_mapping",
+            "run_status",
+            "started_at",
+            "stopped_at",
+            "schedule_rows",
+            "caller_ids",
+            "tz_slots",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["run_status", "started_at", "stopped_at", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        own = {k: v for k, v in attrs.items() if k not in _NESTED}
+        _model_clean(Campaign, own, self.instance)
+        source = attrs.get("lead_source", getattr(self.instance, "lead_source", None))
+        mapping = attrs.get("crm_mapping", getattr(self.instance, "crm_mapping", {}))
+        if mapping or source == LeadSource.CRM:
+            errors = validate_crm_mapping(mapping)
+            if errors:
+                raise serializers.ValidationError({"crm_mapping": errors})
+        slots = [(s["day_offset"], s["start_time"]) for s in attrs.get("tz_slots") or []]
+        if len(slots) != len(set(slots)):
+            raise serializers.ValidationError({"tz_slots": ["The same day and time twice."]})
+        headers = attrs.get("crm_headers")
+        if headers is not None and (
+            not isinstance(headers, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        ):
+            raise serializers.ValidationError(
+                {"crm_headers": ['Give the headers as a JSON object of texts, e.g. {"X": "y"}.']}
+            )
+        return attrs
+
+    def to_representation(self, instance: Campaign) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # Header values are often API keys: only admins see them.
+        if request is not None and not is_admin(request.user) and data.get("crm_headers"):
+            data["crm_headers"] = dict.fromkeys(data["crm_headers"], "********")
+        return data
+
+    def create(self, validated_data: dict[str, Any]) -> Campaign:
+        rows = {name: validated_data.pop(name, None) for name in _NESTED}
+        with transaction.atomic():
+            campaign = super().create(validated_data)
+            self._replace_rows(campaign, rows)
+        return campaign
+
+    def update(self, instance: Campaign, validated_data: dict[str, Any]) -> Campaign:
+        rows = {name: validated_data.pop(name, None) for name in _NESTED}
+        with transaction.atomic():
+            campaign = super().update(instance, validated_data)
+            self._replace_rows(campaign, rows)
+        return campaign
+
+    @staticmethod
+    def _replace_rows(campaign: Campaign, rows: dict[str, list[dict[str, Any]] | None]) -> None:
+        for name, items in rows.items():
+            if items is None:
+                continue
+            model = _NESTED[name]
+            model.objects.filter(campaign=campaign).delete()
+            model.objects.bulk_create(model(campaign=campaign, **item) for item in items)

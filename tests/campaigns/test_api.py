@@ -1,0 +1,289 @@
+"""Campaign REST API: CRUD, start/stop, the leads lock through the API, roles, token, schema."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from campaigns.models import Campaign, RunStatus
+from leads.models import Lead, LeadState
+from tests.factories import CampaignFactory, LeadFactory, QueueFactory
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"number,priority,first_name\n2025550143,1,Ada\n2025550144,2,Grace\n"
+
+
+def client_for(user) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def upload(client: APIClient, campaign: Campaign, content: bytes = CSV):  # type: ignore[no-untyped-def]
+    file = io.BytesIO(content)
+    file.name = "leads.csv"
+    return client.post(
+        f"/api/campaigns/{campaign.pk}/leads/import/", {"file": file}, format="multipart"
+    )
+
+
+def new_campaign_payload(queue) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "name": "Spring renewals",
+        "type": "progressive",
+        "queue": queue.pk,
+        "retries": 4,
+        "schedule_rows": [
+            {"weekdays": [0, 1, 2, 3, 4], "start_time": "09:00", "end_time": "17:00"}
+        ],
+        "caller_ids": [{"kind": "custom", "name": "Sales", "number": "+12025550199"}],
+    }
+
+
+def test_admin_creates_reads_updates_and_deletes_a_campaign(admin_user) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(admin_user)
+    queue = QueueFactory()
+    created = client.post("/api/campaigns/", new_campaign_payload(queue), format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["run_status"] == "stopped"
+    assert body["schedule_rows"][0]["weekdays"] == [0, 1, 2, 3, 4]
+    campaign = Campaign.objects.get(pk=body["id"])
+    assert campaign.caller_ids.get().number == "+12025550199"
+
+    listed = client.get("/api/campaigns/").json()
+    assert [c["name"] for c in listed["results"]] == ["Spring renewals"]
+
+    changed = client.patch(
+        f"/api/campaigns/{campaign.pk}/",
+        {"retries": 6, "schedule_rows": []},
+        format="json",
+    )
+    assert changed.status_code == 200, changed.json()
+    campaign.refresh_from_db()
+    assert campaign.retries == 6
+    assert not campaign.schedule_rows.exists()
+
+    LeadFactory(campaign=campaign)
+    assert client.delete(f"/api/campaigns/{campaign.pk}/").status_code == 204
+    assert not Campaign.objects.exists()
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tz_window_enabled": True, "tz_schedule_enabled": True}, "tz_schedule_enabled"),
+        ({"tz_window_enabled": True}, "tz_window_from"),
+        ({"lead_source": "crm"}, "crm_url"),
+        ({"crm_mapping": {"leads_array": "items"}}, "crm_mapping"),
+        ({"crm_headers": {"X": 1}}, "crm_headers"),
+        (
+            {"schedule_rows": [{"weekdays": [], "start_time": "09:00", "end_time": "17:00"}]},
+            "schedule_rows",
+        ),
+        ({"caller_ids": [{"kind": "custom", "number": "12"}]}, "caller_ids"),
+        ({"retries": 0}, "retries"),
+    ],
+)
+def test_invalid_campaigns_are_refused_field_by_field(admin_user, change, field) -> None:  # type: ignore[no-untyped-def]
+    payload = {**new_campaign_payload(QueueFactory()), **change}
+    response = client_for(admin_user).post("/api/campaigns/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Campaign.objects.exists()
+
+
+def test_start_and_stop(admin_user) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(admin_user)
+    campaign = CampaignFactory()
+    started = client.post(f"/api/campaigns/{campaign.pk}/start/")
+    assert started.status_code == 200
+    assert started.json()["run_status"] == "running"
+    stopped = client.post(f"/api/campaigns/{campaign.pk}/stop/")
+    assert stopped.json()["run_status"] == "stopped"
+
+
+def test_upload_through_the_api_returns_the_report(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    response = upload(client_for(admin_user), campaign)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["ok"], body["imported"], body["rejected_count"]) == (True, 2, 0)
+    assert Lead.objects.filter(campaign=campaign).count() == 2
+
+
+def test_upload_with_some_bad_rows_imports_the_good_ones_and_lists_the_lines(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    response = upload(client_for(admin_user), campaign, CSV + b"bad,1,Bob\n")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["imported"] == 2
+    assert body["rejected"] == [{"line": 4, "reason": body["rejected"][0]["reason"]}]
+    assert "invalid number" in body["rejected"][0]["reason"]
+
+
+def test_upload_of_a_bad_file_is_a_400_with_the_reason(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    client = client_for(admin_user)
+    missing = upload(client, campaign, b"number,name\n1,2\n")
+    assert missing.status_code == 400
+    assert "priority" in missing.json()["error"]
+    all_bad = upload(client, campaign, b"number,priority,first_name\nbad,1,A\n")
+    assert all_bad.status_code == 400
+    assert all_bad.json()["rejected"][0]["line"] == 2
+    no_file = client.post(f"/api/campaigns/{campaign.pk}/leads/import/", {}, format="multipart")
+    assert no_file.status_code == 400
+    assert "file" in no_file.json()
+
+
+def test_running_campaign_locks_upload_sync_and_delete_through_the_api(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(
+        run_status=RunStatus.RUNNING,
+        lead_source="crm",
+        crm_url="http://127.0.0.1:9/",
+        crm_mapping={"leads_array": "items", "first_name": "f", "number": "n"},
+    )
+    lead = LeadFactory(campaign=campaign)
+    client = client_for(admin_user)
+    responses = [
+        upload(client, campaign),
+        client.post(f"/api/campaigns/{campaign.pk}/leads/sync/"),
+        client.post(f"/api/campaigns/{campaign.pk}/leads/delete-all/"),
+        client.delete(f"/api/leads/{lead.pk}/"),
+        client.delete(f"/api/campaigns/{campaign.pk}/"),
+    ]
+    for response in responses:
+        assert response.status_code == 409
+        assert "is running: stop it before you" in response.json()["detail"]
+    assert list(Lead.objects.all()) == [lead]
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_sync_with_an_invalid_mapping_is_a_400(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(crm_url="http://127.0.0.1:9/", crm_mapping={})
+    response = client_for(admin_user).post(f"/api/campaigns/{campaign.pk}/leads/sync/")
+    assert response.status_code == 400
+    assert "mapping is invalid" in response.json()["error"]
+
+
+def test_delete_all_leads(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    LeadFactory(campaign=campaign)
+    response = client_for(admin_user).post(f"/api/campaigns/{campaign.pk}/leads/delete-all/")
+    assert response.json() == {"deleted": 1}
+    assert not Lead.objects.exists()
+
+
+def test_export_streams_csv_with_neutralised_cells(report_viewer) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    LeadFactory(campaign=campaign, first_name="=HYPERLINK(1)", last_name="<b>x</b>")
+    response = client_for(report_viewer).get(
+        f"/api/campaigns/{campaign.pk}/leads/export/", HTTP_ACCEPT="text/csv"
+    )
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode()
+    assert text.startswith("number,priority,first_name")
+    assert "'=HYPERLINK(1)" in text
+    assert "<b>x</b>" in text
+
+
+def test_lead_status_counts(report_viewer) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(name="A")
+    LeadFactory(campaign=campaign, state=LeadState.NEW)
+    LeadFactory(campaign=campaign, state=LeadState.DIALING)
+    LeadFactory(campaign=campaign, state=LeadState.RETRY)
+    LeadFactory(campaign=campaign, state=LeadState.CALLBACK)
+    LeadFactory(campaign=campaign, state=LeadState.FAILED)
+    empty = CampaignFactory(name="B")
+    client = client_for(report_viewer)
+    one = client.get(f"/api/campaigns/{campaign.pk}/lead-status/").json()
+    assert one["total"] == 5
+    assert one["counts"] == {
+        "active": 1,
+        "in_progress": 2,
+        "cool_off": 1,
+        "voicemail": 0,
+        "successful": 0,
+        "failed": 1,
+    }
+    every = client.get("/api/campaigns/lead-status/").json()
+    assert [(c["campaign"], c["total"]) for c in every] == [(campaign.pk, 5), (empty.pk, 0)]
+
+
+def test_report_viewer_reads_but_cannot_change(report_viewer) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(crm_headers={"Authorization": "Bearer secret"})
+    client = client_for(report_viewer)
+    detail = client.get(f"/api/campaigns/{campaign.pk}/")
+    assert detail.status_code == 200
+    assert detail.json()["crm_headers"] == {"Authorization": "********"}
+    for response in [
+        client.post("/api/campaigns/", new_campaign_payload(QueueFactory()), format="json"),
+        client.patch(f"/api/campaigns/{campaign.pk}/", {"retries": 9}, format="json"),
+        client.delete(f"/api/campaigns/{campaign.pk}/"),
+        client.post(f"/api/campaigns/{campaign.pk}/start/"),
+        client.post(f"/api/campaigns/{campaign.pk}/stop/"),
+        upload(client, campaign),
+        client.post(f"/api/campaigns/{campaign.pk}/leads/sync/"),
+        client.post(f"/api/campaigns/{campaign.pk}/leads/delete-all/"),
+    ]:
+        assert response.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.run_status == RunStatus.STOPPED
+    assert campaign.retries == 3
+
+
+def test_agent_gets_403_everywhere(agent) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    client = client_for(agent.user)
+    for response in [
+        client.get("/api/campaigns/"),
+        client.get(f"/api/campaigns/{campaign.pk}/"),
+        client.get(f"/api/campaigns/{campaign.pk}/lead-status/"),
+        client.get(f"/api/campaigns/{campaign.pk}/leads/export/"),
+        client.post(f"/api/campaigns/{campaign.pk}/start/"),
+        client.patch(f"/api/campaigns/{campaign.pk}/", {"retries": 9}, format="json"),
+        upload(client, campaign),
+    ]:
+        assert response.status_code == 403
+    assert not Lead.objects.exists()
+
+
+def test_unauthenticated_requests_are_refused() -> None:
+    campaign = CampaignFactory()
+    client = APIClient()
+    assert client.get("/api/campaigns/").status_code == 401
+    assert client.post(f"/api/campaigns/{campaign.pk}/start/").status_code == 401
+
+
+def test_token_authentication(admin_user) -> None:  # type: ignore[no-untyped-def]
+    token = Token.objects.create(user=admin_user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/campaigns/").status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert client.get("/api/campaigns/").status_code == 401
+
+
+def test_session_authentication_needs_csrf_for_changes(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    assert client.get("/api/campaigns/").status_code == 200
+    assert client.post(f"/api/campaigns/{campaign.pk}/start/").status_code == 403
+
+
+def test_schema_endpoint(admin_user) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(admin_user).get("/api/schema/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "/api/campaigns/{id}/leads/import/" in text
+    assert "/api/leads/" in text
