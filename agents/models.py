@@ -187,3 +187,88 @@ class Disposition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.code})"
+
+
+# --- The agent desktop (agents/desktop/) ------------------------------------------------------
+
+
+class MessageKind(models.TextChoices):
+    CAMPAIGN = "campaign", "Campaign"
+    LOGOUT = "logout", "Logout"
+    SYSTEM = "system", "System"
+
+
+class AgentMessage(models.Model):
+    """My Messages: campaign notifications, logout negotiation and system messages."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=MessageKind.choices)
+    title = models.CharField(max_length=160)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Negotiated logout: when logoff is authorized (None while a call is still up).
+    countdown_until = models.DateTimeField(null=True, blank=True)
+    # Campaign notifications: one per agent and campaign start.
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    campaign_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "campaign", "campaign_started_at"],
+                name="agentmessage_one_per_campaign_start",
+                condition=models.Q(campaign__isnull=False),
+            )
+        ]
+        indexes = [models.Index(fields=["agent", "-created_at"], name="agentmessage_agent_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DeskCallState(models.TextChoices):
+    IDLE = "idle", "Idle"
+    CARD = "card", "Lead card (preview)"
+    DIALING = "dialing", "Dialing the customer"
+    OFFERED = "offered", "Call being set up"
+    TALKING = "talking", "On a call"
+    HELD = "held", "Customer on hold"
+    WRAP_UP = "wrap_up", "Wrap-up"
+
+
+class AgentDesk(models.Model):
+    """What one agent's desktop shows: the current lead card or call, wrap-up, logout.
+
+    mod_callcenter's status (Available, On Break, Logged Out) stays on Agent.status."""
+
+    agent = models.OneToOneField(Agent, on_delete=models.CASCADE, related_name="desk")
+    call_state = models.CharField(
+        max_length=10, choices=DeskCallState.choices, default=DeskCallState.IDLE
+    )
+    call_state_since = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call = models.ForeignKey(
+        "dialer.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Push Preview: the card must be accepted before this.
+    card_expires_at = models.DateTimeField(null=True, blank=True)
+    wrap_up_until = models.DateTimeField(null=True, blank=True)
+    # The status to return to once a required disposition is set.
+    ready_after_wrap_up = models.BooleanField(default=True)
+    logged_in_at = models.DateTimeField(null=True, blank=True)
+    logout_requested_at = models.DateTimeField(null=True, blank=True)
+    # Negotiated logout: logoff is authorized at this time (None: after the current call).
+    logout_authorized_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"desk of {self.agent.name}: {self.call_state}"
+
+    @property
+    def logout_pending(self) -> bool:
+        return self.logout_requested_at is not None
