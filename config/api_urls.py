@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include(router.urls)),
     # Other apps' APIs, one line each, e.g.:
     # path("reports/", include("reports.api_urls")),
+    path("reports/", include("reports.api_urls")),
 ]
