@@ -1,0 +1,130 @@
+"""CSV exports: what a person opening them in a spreadsheet sees."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from leads.models import LeadState
+from reports.csv import ACTIVITY_COLUMNS, stream_activity_csv, stream_lead_status_csv
+from reports.selectors import CallFilters, LeadFilters
+from tests.factories import CallFactory, LeadFactory
+from tests.reports.conftest import ny
+
+pytestmark = pytest.mark.django_db
+
+
+def read(chunks) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    data = b"".join(chunks)
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+@pytest.fixture
+def viewer_client(report_viewer) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(report_viewer)
+    return client
+
+
+def test_activity_export_rows_headers_and_new_york_times_with_offset(call_set) -> None:  # type: ignore[no-untyped-def]
+    rows = read(stream_activity_csv(CallFilters(date_from=date(2026, 11, 18),
+                                                date_to=date(2026, 11, 18))))  # fmt: skip
+    assert list(rows[0]) == list(ACTIVITY_COLUMNS)
+    assert len(rows) == 9
+    late = rows[0]
+    assert late["Time"] == "2026-11-18 23:50:00-05:00"
+    assert late["Campaign"] == "Winback"
+    assert late["Lead"] == "Lead7 Tester"
+    assert late["Number"] == "+12025550107"
+    assert late["Caller ID number"] == "+12025550100"
+    assert late["Dial result"] == "Answered and connected"
+    assert (late["Agent"], late["Agent extension"]) == ("Alice Agent", "1001")
+    assert (late["Ring time (s)"], late["Talk time (s)"], late["Customer wait (s)"]) == (
+        "4.0",
+        "600.0",
+        "1.0",
+    )
+    # Not a Progressive campaign: no SLA cells.
+    assert (late["Customer wait SLA"], late["Agent SLA"]) == ("", "")
+    first = rows[-1]
+    assert first["Time"] == "2026-11-18 10:00:00-05:00"
+    assert (first["Customer wait SLA"], first["Agent SLA"], first["Disposition"]) == (
+        "Met",
+        "Met",
+        "Sale",
+    )
+    abandoned = next(r for r in rows if r["Lead"] == "Lead3 Tester")
+    assert (abandoned["Dial result"], abandoned["Agent"], abandoned["Customer wait SLA"]) == (
+        "Abandoned",
+        "",
+        "Missed",
+    )
+
+
+def test_activity_export_cells_cannot_run_formulas(call_set) -> None:  # type: ignore[no-untyped-def]
+    lead = LeadFactory(campaign=call_set.renewals, first_name="=HYPERLINK(\"http://x\")",
+                       last_name="", number="+12025550777")  # fmt: skip
+    CallFactory(lead=lead, requested_at=ny(18, 12, 0), hangup_cause="-CMD", agent_name="@SUM(A1)",
+                caller_id_name="+1+1", caller_id_number="+12025550100")  # fmt: skip
+    row = read(stream_activity_csv(CallFilters(result="pending")))[0]
+    assert row["Lead"] == '\'=HYPERLINK("http://x")'
+    assert row["Hangup cause"] == "'-CMD"
+    assert row["Agent"] == "'@SUM(A1)"
+    assert row["Caller ID name"] == "'+1+1"
+    # A valid E.164 number is kept as is: digits cannot be a formula.
+    assert row["Number"] == "+12025550777"
+
+
+def test_lead_status_export_with_filters(call_set) -> None:  # type: ignore[no-untyped-def]
+    LeadFactory(campaign=call_set.renewals, first_name="Grace", last_name="Hopper",
+                number="+12025550999", state=LeadState.CALLBACK, attempts=2,
+                not_dialable_reason="Callback at 14:00",
+                last_dialed_at=ny(18, 9, 30))  # fmt: skip
+    rows = read(stream_lead_status_csv(LeadFilters(campaign_id=call_set.renewals.pk,
+                                                   status="cool_off")))  # fmt: skip
+    assert rows == [
+        {
+            "Campaign": "Renewals",
+            "Lead ID": rows[0]["Lead ID"],
+            "First name": "Grace",
+            "Last name": "Hopper",
+            "Number": "+12025550999",
+            "Status": "Cool Off",
+            "Attempts": "2",
+            "Last result": "",
+            "Last dialed": "2026-11-18 09:30:00-05:00",
+            "Next dial": "2026-11-18 10:00:00-05:00",
+            "Why not dialing": "Callback at 14:00",
+            "Lead timezone": "America/New_York",
+        }
+    ]
+
+
+def test_page_export_is_streamed_and_applies_the_pages_filters(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    response = viewer_client.get(
+        "/reports/activity/export.csv", {"agent": call_set.alice.pk, "date_from": "2026-11-18"}
+    )
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="campaign-activity-')
+    rows = read(response.streaming_content)
+    assert [r["Lead"] for r in rows] == ["Lead7 Tester", "Lead1 Tester"]
+
+
+def test_page_export_with_bad_filters_says_why(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    response = viewer_client.get("/reports/activity/export.csv", {"result": "exploded"})
+    assert response.status_code == 400
+    assert b"result" in response.content
+
+
+def test_lead_status_page_export(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    response = viewer_client.get("/reports/leads/export.csv", {"campaign": call_set.winback.pk})
+    assert response.status_code == 200
+    rows = read(response.streaming_content)
+    assert sorted(r["First name"] for r in rows) == ["Lead10", "Lead6", "Lead7", "Lead8"]
+    assert {r["Status"] for r in rows} == {"Active"}

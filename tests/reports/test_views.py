@@ -1,0 +1,172 @@
+"""The report pages as a report viewer sees them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from leads.models import LeadState
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+NOV18 = {"date_from": "2026-11-18", "date_to": "2026-11-18"}
+
+
+@pytest.fixture
+def viewer_client(report_viewer) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(report_viewer)
+    return client
+
+
+def rows_of(html: str, table_id: str) -> list[str]:
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.DOTALL)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows]
+
+
+def kpi(html: str, name: str) -> str:
+    return re.search(rf'data-kpi="{name}">([^<]*)<', html).group(1)  # type: ignore[union-attr]
+
+
+def test_dashboard_shows_the_days_figures(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/", NOV18).content.decode()
+    assert kpi(html, "attempts") == "9"
+    assert kpi(html, "answered") == "6"
+    assert kpi(html, "connected") == "4"
+    assert kpi(html, "connect_rate") == "44.4%"
+    assert kpi(html, "abandon_rate") == "16.7%"
+    assert kpi(html, "avg_ring") == "9 s"
+    assert kpi(html, "avg_wait") == "8 s"
+    assert kpi(html, "avg_talk") == "3:19"
+    assert kpi(html, "calls_per_hour") == "3.0"
+    assert kpi(html, "wait_sla") == "33.3%"
+    assert "<svg" in html
+    assert "Attempts and connected calls per hour" in html
+    campaigns = rows_of(html, "by-campaign")
+    assert campaigns[0].startswith("Renewals Progressive 6 2 33.3% 25.0%")
+    agents = rows_of(html, "by-agent")
+    assert agents[0] == "Alice Agent ext. 1001 2 2 12:00 6:00 6.7%"
+
+
+def test_dashboard_for_one_campaign(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get(
+        "/reports/", {**NOV18, "campaign": call_set.winback.pk}
+    ).content.decode()
+    assert "Dashboard: Winback" in html
+    assert kpi(html, "attempts") == "3"
+    # No Progressive campaign in view: no SLA figures.
+    assert 'data-kpi="wait_sla"' not in html
+
+
+def test_dashboard_opens_on_today_and_says_so_when_empty(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    response = viewer_client.get("/reports/")
+    assert response.status_code == 200
+    assert "No calls in this period." in response.content.decode()
+
+
+def test_dashboard_refuses_a_backwards_date_range(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get(
+        "/reports/", {"date_from": "2026-11-19", "date_to": "2026-11-18"}
+    ).content.decode()
+    assert "The end date is before the start date." in html
+    assert 'data-kpi="attempts"' not in html
+
+
+def test_activity_lists_every_column_in_new_york_time(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/activity/", NOV18).content.decode()
+    rows = rows_of(html, "activity")
+    assert len(rows) == 9
+    # Newest first; call 7 is 23:50 New York time (04:50 UTC the next day).
+    assert rows[0] == (
+        "2026-11-18 23:50:00 Winback Lead7 Tester +12025550107 Acme Sales +12025550100 "
+        "Answered and connected NORMAL_CLEARING Alice Agent ext. 1001 4 s 10:00 1 s n/a n/a"
+    )
+    first = rows[-1]
+    assert first.startswith("2026-11-18 10:00:00 Renewals Lead1 Tester")
+    assert first.endswith("8 s 2:00 2 s Met Met Sale")
+    abandoned = next(r for r in rows if "Lead3" in r)
+    assert "Abandoned" in abandoned
+    assert "—" in abandoned  # no agent
+    assert "Missed" in abandoned
+    assert "Export CSV" in html
+
+
+def test_activity_hides_sla_columns_for_a_preview_campaign(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/activity/", {"campaign": call_set.winback.pk}).content
+    assert b"Wait SLA" not in html
+    html = viewer_client.get("/reports/activity/", {"campaign": call_set.renewals.pk}).content
+    assert b"Wait SLA" in html
+
+
+def test_activity_pages_with_older_and_newer_links(viewer_client, call_set, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("reports.views.ACTIVITY_PAGE_SIZE", 4)
+    first = viewer_client.get("/reports/activity/", {"result": "connected"}).content.decode()
+    assert len(rows_of(first, "activity")) == 3
+    assert 'rel="next"' not in first
+    page = viewer_client.get("/reports/activity/").content.decode()
+    older = re.search(r'rel="next" href="\?([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    second = viewer_client.get(f"/reports/activity/?{older}").content.decode()
+    assert len(rows_of(second, "activity")) == 4
+    assert set(rows_of(second, "activity")).isdisjoint(rows_of(page, "activity"))
+    newer = re.search(r'rel="prev" href="\?([^"]+)"', second).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    assert rows_of(
+        viewer_client.get(f"/reports/activity/?{newer}").content.decode(), "activity"
+    ) == rows_of(page, "activity")
+
+
+def test_activity_with_a_broken_page_link_starts_over(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/activity/", {"after": "%%%"}).content.decode()
+    assert "This page link is not valid" in html
+    assert len(rows_of(html, "activity")) == 10
+
+
+def test_activity_filter_errors_are_shown(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/activity/", {"date_from": "18/11/2026"}).content.decode()
+    assert "Enter a valid date." in html
+    assert 'id="activity"' not in html
+
+
+def test_leads_status_counts_list_and_why_not_dialing(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    LeadFactory(campaign=call_set.renewals, first_name="Grace", last_name="Hopper",
+                number="+12025550999", state=LeadState.COOLOFF,
+                not_dialable_reason="Cool-off until 11:00")  # fmt: skip
+    html = viewer_client.get(
+        "/reports/leads/", {"campaign": call_set.renewals.pk, "status": "cool_off"}
+    ).content.decode()
+    counts = rows_of(html, "status-counts")
+    # conftest made 6 Renewals leads (all Active) and 4 Winback ones.
+    assert counts == ["Renewals 6 0 1 0 0 0 7", "Winback 4 0 0 0 0 0 4"]
+    leads = rows_of(html, "lead-list")
+    assert leads == [
+        "Grace Hopper +12025550999 Renewals Cool Off 0 2026-11-18 10:00:00 Cool-off until 11:00"
+    ]
+    assert "refreshes every 5 seconds" in html
+
+
+def test_leads_status_live_fragment_is_the_same_table_without_the_page(
+    viewer_client, call_set
+) -> None:  # type: ignore[no-untyped-def]
+    response = viewer_client.get("/reports/leads/live/", {"name": "lead1"})
+    html = response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert "<html" not in html
+    assert 'id="status-counts"' in html
+    assert [r.split(" +1")[0] for r in rows_of(html, "lead-list")] == [
+        "Lead1 Tester",
+        "Lead10 Tester",
+    ]
+
+
+def test_report_pages_refuse_changes(viewer_client, admin_user, call_set) -> None:  # type: ignore[no-untyped-def]
+    for url in [
+        "/reports/",
+        "/reports/activity/",
+        "/reports/leads/",
+        "/reports/activity/export.csv",
+    ]:
+        assert viewer_client.post(url).status_code == 405
