@@ -1,0 +1,1125 @@
+"""mod_callcenter: queues, agents, tiers, strategies, the `callcenter` app and API.
+
+State lives in memory (FreeSWITCH keeps it in SQLite); list output mimics the SQL
+result formatting: a `|` header row, `|` rows, then `+OK`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shlex
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .channels import Channel, OriginateError, new_uuid
+
+if TYPE_CHECKING:
+    from .channels import Core
+
+AGENT_STATUSES = ("Logged Out", "Available", "Available (On Demand)", "On Break")
+AGENT_STATES = ("Idle", "Waiting", "Receiving", "In a queue call", "Reserved")
+TIER_STATES = ("Unknown", "No Answer", "Ready", "Offering", "Active Inbound", "Standby")
+STRATEGIES = (
+    "ring-all",
+    "longest-idle-agent",
+    "round-robin",
+    "top-down",
+    "agent-with-least-talk-time",
+    "agent-with-fewest-calls",
+    "sequentially-by-agent-order",
+    "random",
+    "ring-progressively",
+)
+AGENT_COLS = [
+    "name",
+    "instance_id",
+    "uuid",
+    "type",
+    "contact",
+    "status",
+    "state",
+    "max_no_answer",
+    "wrap_up_time",
+    "reject_delay_time",
+    "busy_delay_time",
+    "no_answer_delay_time",
+    "last_bridge_start",
+    "last_bridge_end",
+    "last_offered_call",
+    "last_status_change",
+    "no_answer_count",
+    "calls_answered",
+    "talk_time",
+    "ready_time",
+    "external_calls_count",
+]
+MEMBER_COLS = [
+    "queue",
+    "instance_id",
+    "uuid",
+    "session_uuid",
+    "cid_number",
+    "cid_name",
+    "system_epoch",
+    "joined_epoch",
+    "rejoined_epoch",
+    "bridge_epoch",
+    "abandoned_epoch",
+    "base_score",
+    "skill_score",
+    "serving_agent",
+    "serving_system",
+    "state",
+    "score",
+]
+TIER_COLS = ["queue", "agent", "state", "level", "position"]
+QUEUE_COLS = [
+    "name",
+    "strategy",
+    "moh_sound",
+    "time_base_score",
+    "tier_rules_apply",
+    "tier_rule_wait_second",
+    "tier_rule_wait_multiply_level",
+    "tier_rule_no_agent_no_wait",
+    "discard_abandoned_after",
+    "abandoned_resume_allowed",
+    "max_wait_time",
+    "max_wait_time_with_no_agent",
+    "max_wait_time_with_no_agent_time_reached",
+    "record_template",
+]
+SYSTEM = "single_box"
+SUBCLASS = "callcenter::info"
+NO_ANSWER_CAUSES = {"NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL", "ALLOTTED_TIMEOUT"}
+
+
+def _b(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes", "on")
+
+
+@dataclass
+class Queue:
+    name: str
+    strategy: str = "longest-idle-agent"
+    moh_sound: str = "local_stream://moh"
+    time_base_score: str = "queue"
+    tier_rules_apply: bool = False
+    tier_rule_wait_second: int = 0
+    tier_rule_wait_multiply_level: bool = False
+    tier_rule_no_agent_no_wait: bool = True
+    discard_abandoned_after: int = 60
+    abandoned_resume_allowed: bool = False
+    max_wait_time: int = 0
+    max_wait_time_with_no_agent: int = 0
+    max_wait_time_with_no_agent_time_reached: int = 5
+    record_template: str = ""
+    ring_progressively_delay: int = 10
+    skip_agents_with_external_calls: bool = True
+    agent_no_answer_status: str = "On Break"
+    rr_last: str = ""  # round-robin: agent offered last
+    no_agent_since: float = 0.0
+
+    def row(self) -> list[str]:
+        def tf(v: bool) -> str:
+            return "true" if v else "false"
+
+        return [
+            self.name,
+            self.strategy,
+            self.moh_sound,
+            self.time_base_score,
+            tf(self.tier_rules_apply),
+            str(self.tier_rule_wait_second),
+            tf(self.tier_rule_wait_multiply_level),
+            tf(self.tier_rule_no_agent_no_wait),
+            str(self.discard_abandoned_after),
+            tf(self.abandoned_resume_allowed),
+            str(self.max_wait_time),
+            str(self.max_wait_time_with_no_agent),
+            str(self.max_wait_time_with_no_agent_time_reached),
+            self.record_template,
+        ]
+
+
+@dataclass
+class Agent:
+    name: str
+    type: str = "callback"
+    contact: str = ""
+    status: str = "Logged Out"
+    state: str = "Waiting"
+    max_no_answer: int = 0
+    wrap_up_time: int = 0
+    reject_delay_time: int = 0
+    busy_delay_time: int = 0
+    no_answer_delay_time: int = 0
+    last_bridge_start: int = 0
+    last_bridge_end: int = 0
+    last_offered_call: int = 0
+    last_status_change: int = 0
+    no_answer_count: int = 0
+    calls_answered: int = 0
+    talk_time: int = 0
+    ready_time: int = 0
+    external_calls_count: int = 0
+    uuid: str = ""
+    order: int = 0
+
+    def as_row(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "instance_id": SYSTEM,
+            "uuid": self.uuid,
+            "type": self.type,
+            "contact": self.contact,
+            "status": self.status,
+            "state": self.state,
+            "max_no_answer": str(self.max_no_answer),
+            "wrap_up_time": str(self.wrap_up_time),
+            "reject_delay_time": str(self.reject_delay_time),
+            "busy_delay_time": str(self.busy_delay_time),
+            "no_answer_delay_time": str(self.no_answer_delay_time),
+            "last_bridge_start": str(self.last_bridge_start),
+            "last_bridge_end": str(self.last_bridge_end),
+            "last_offered_call": str(self.last_offered_call),
+            "last_status_change": str(self.last_status_change),
+            "no_answer_count": str(self.no_answer_count),
+            "calls_answered": str(self.calls_answered),
+            "talk_time": str(self.talk_time),
+            "ready_time": str(self.ready_time),
+            "external_calls_count": str(self.external_calls_count),
+        }
+
+
+@dataclass
+class Tier:
+    queue: str
+    agent: str
+    state: str = "Ready"
+    level: int = 1
+    position: int = 1
+
+
+@dataclass
+class Member:
+    queue: str
+    uuid: str
+    channel: Channel
+    cid_number: str
+    cid_name: str
+    joined: int
+    base_score: int = 0
+    state: str = "Waiting"
+    serving_agent: str = ""
+    bridge_epoch: int = 0
+    abandoned_epoch: int = 0
+    done: asyncio.Future[str] | None = None
+    offers: dict[str, Channel] = field(default_factory=dict)  # agent name -> ringing leg
+    offering: set[str] = field(default_factory=set)
+    next_progressive: float = 0.0
+    agent_leg: Channel | None = None
+    agent_called: int = 0
+    agent_answered: int = 0
+
+    def row(self, now: int) -> dict[str, str]:
+        return {
+            "queue": self.queue,
+            "instance_id": SYSTEM,
+            "uuid": self.uuid,
+            "session_uuid": self.channel.uuid,
+            "cid_number": self.cid_number,
+            "cid_name": self.cid_name,
+            "system_epoch": str(self.joined),
+            "joined_epoch": str(self.joined),
+            "rejoined_epoch": "0",
+            "bridge_epoch": str(self.bridge_epoch),
+            "abandoned_epoch": str(self.abandoned_epoch),
+            "base_score": str(self.base_score),
+            "skill_score": "0",
+            "serving_agent": self.serving_agent,
+            "serving_system": SYSTEM if self.serving_agent else "",
+            "state": self.state,
+            "score": str(self.score(now)),
+        }
+
+    def score(self, now: int) -> int:
+        return max(0, now - self.joined) + self.base_score
+
+
+def split_args(text: str) -> list[str]:
+    """Split on spaces; single quotes group words ('On Break')."""
+    lex = shlex.shlex(text, posix=True)
+    lex.whitespace_split = True
+    lex.quotes = "'"
+    lex.escape = ""
+    try:
+        return list(lex)
+    except ValueError:
+        return text.split()
+
+
+class CallCenter:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.queues: dict[str, Queue] = {}
+        self.queue_config: dict[str, dict[str, str]] = {}
+        self.agents: dict[str, Agent] = {}
+        self.tiers: list[Tier] = []
+        self.members: list[Member] = []
+        self.agent_originate_timeout = 60
+        self._order = 0
+        self._ticker: asyncio.Task[None] | None = None
+        self._kick_pending = False
+        self.rng = random.Random(0)
+
+    # -- config ------------------------------------------------------------------------
+
+    def load_config(self, source: dict[str, Any] | str | Path) -> None:
+        """callcenter.conf.xml or a JSON/dict {settings, queues, agents, tiers}."""
+        if isinstance(source, dict):
+            self._load_dict(source)
+            return
+        text = Path(source).read_text(encoding="utf-8")
+        if text.lstrip().startswith("<"):
+            self._load_xml(text)
+        else:
+            self._load_dict(json.loads(text))
+
+    def _load_dict(self, data: dict[str, Any]) -> None:
+        settings = data.get("settings", {})
+        if "agent-originate-timeout" in settings:
+            self.agent_originate_timeout = int(settings["agent-originate-timeout"])
+        for name, params in data.get("queues", {}).items():
+            self.queue_config[name] = {str(k): str(v) for k, v in (params or {}).items()}
+            self.queues[name] = self._make_queue(name)
+        for name, params in data.get("agents", {}).items():
+            self._add_agent_from(name, {str(k): str(v) for k, v in (params or {}).items()})
+        for t in data.get("tiers", []):
+            self.tiers.append(
+                Tier(
+                    t["queue"],
+                    t["agent"],
+                    t.get("state", "Ready"),
+                    int(t.get("level", 1)),
+                    int(t.get("position", 1)),
+                )
+            )
+
+    def _load_xml(self, text: str) -> None:
+        root = ET.fromstring(text)  # noqa: S314 - operator's own config file
+        cfg = root if root.tag == "configuration" else root.find(".//configuration")
+        if cfg is None:
+            return
+        for p in cfg.findall("./settings/param"):
+            if p.get("name") == "agent-originate-timeout":
+                self.agent_originate_timeout = int(p.get("value", "60"))
+        for q in cfg.findall("./queues/queue"):
+            name = q.get("name", "")
+            self.queue_config[name] = {
+                p.get("name", ""): p.get("value", "") for p in q.findall("param")
+            }
+            self.queues[name] = self._make_queue(name)
+        for a in cfg.findall("./agents/agent"):
+            self._add_agent_from(a.get("name", ""), dict(a.attrib))
+        for t in cfg.findall("./tiers/tier"):
+            self.tiers.append(
+                Tier(
+                    t.get("queue", ""),
+                    t.get("agent", ""),
+                    t.get("state", "Ready"),
+                    int(t.get("level", "1")),
+                    int(t.get("position", "1")),
+                )
+            )
+
+    def _make_queue(self, name: str) -> Queue:
+        q = Queue(name)
+        for key, val in self.queue_config.get(name, {}).items():
+            attr = key.replace("-", "_")
+            if not hasattr(q, attr) or attr in ("name", "rr_last", "no_agent_since"):
+                continue
+            cur = getattr(q, attr)
+            if isinstance(cur, bool):
+                setattr(q, attr, _b(val))
+            elif isinstance(cur, int):
+                setattr(q, attr, int(val or 0))
+            else:
+                setattr(q, attr, val)
+        if q.strategy not in STRATEGIES:
+            # FreeSWITCH falls back to sequentially-by-agent-order for unknown names.
+            q.strategy = "sequentially-by-agent-order"
+        return q
+
+    def _add_agent_from(self, name: str, attrs: dict[str, str]) -> None:
+        ag = Agent(name, type=attrs.get("type", "callback"))
+        ag.contact = attrs.get("contact", "")
+        ag.status = attrs.get("status", "Logged Out")
+        ag.state = attrs.get("state", "Waiting")
+        for key in (
+            "max-no-answer",
+            "wrap-up-time",
+            "reject-delay-time",
+            "busy-delay-time",
+            "no-answer-delay-time",
+        ):
+            if key in attrs or key.replace("-", "_") in attrs:
+                val = attrs.get(key, attrs.get(key.replace("-", "_"), "0"))
+                setattr(ag, key.replace("-", "_"), int(val or 0))
+        ag.last_status_change = int(self.core.clock.now())
+        self._order += 1
+        ag.order = self._order
+        self.agents[name] = ag
+
+    # -- events ------------------------------------------------------------------------
+
+    def fire(self, headers: list[tuple[str, str]], ch: Channel | None = None) -> None:
+        self.core.fire_custom(SUBCLASS, headers, ch)
+
+    def now(self) -> int:
+        return int(self.core.clock.now())
+
+    def set_status(self, ag: Agent, status: str) -> None:
+        ag.status = status
+        ag.last_status_change = self.now()
+        self.fire(
+            [
+                ("CC-Agent", ag.name),
+                ("CC-Action", "agent-status-change"),
+                ("CC-Agent-Status", status),
+            ]
+        )
+        self.kick()
+
+    def set_state(self, ag: Agent, state: str) -> None:
+        ag.state = state
+        self.fire(
+            [("CC-Agent", ag.name), ("CC-Action", "agent-state-change"), ("CC-Agent-State", state)]
+        )
+        self.kick()
+
+    def members_count(self, queue: str) -> None:
+        count = sum(
+            1 for m in self.members if m.queue == queue and m.state in ("Waiting", "Trying")
+        )
+        self.fire(
+            [
+                ("CC-Queue", queue),
+                ("CC-Action", "members-count"),
+                ("CC-Count", str(count)),
+                ("CC-Selection", "Single-Queue"),
+            ]
+        )
+
+    def _member_headers(self, m: Member) -> list[tuple[str, str]]:
+        return [
+            ("CC-Member-UUID", m.uuid),
+            ("CC-Member-Session-UUID", m.channel.uuid),
+            ("CC-Member-CID-Name", m.cid_name),
+            ("CC-Member-CID-Number", m.cid_number),
+        ]
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._ticker = asyncio.ensure_future(self._tick())
+
+    def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+
+    async def _tick(self) -> None:
+        # Time-based conditions (wrap-up, delays, max wait, ring-progressively).
+        while True:
+            await self.core.clock.sleep(0.5)
+            self.dispatch()
+
+    def kick(self) -> None:
+        if self._kick_pending:
+            return
+        self._kick_pending = True
+
+        def run() -> None:
+            self._kick_pending = False
+            self.dispatch()
+
+        asyncio.get_running_loop().call_soon(run)
+
+    def _eligible(self, q: Queue, m: Member, now: int) -> list[tuple[Agent, Tier]]:
+        out = []
+        for t in self.tiers:
+            if t.queue != q.name:
+                continue
+            ag = self.agents.get(t.agent)
+            if ag is None or ag.name in m.offering or ag.name in m.offers:
+                continue
+            if ag.status not in ("Available", "Available (On Demand)") or ag.state != "Waiting":
+                continue
+            if t.state not in ("Ready", "No Answer"):
+                continue
+            if ag.last_bridge_end and now < ag.last_bridge_end + ag.wrap_up_time:
+                continue
+            if ag.ready_time > now:
+                continue
+            if q.skip_agents_with_external_calls and ag.external_calls_count > 0:
+                continue
+            if q.tier_rules_apply and t.level > 1:
+                wait = q.tier_rule_wait_second * (
+                    t.level if q.tier_rule_wait_multiply_level else (t.level - 1)
+                )
+                if now - m.joined < wait:
+                    continue
+            out.append((ag, t))
+        return out
+
+    def _order_agents(self, q: Queue, cands: list[tuple[Agent, Tier]]) -> list[tuple[Agent, Tier]]:
+        s = q.strategy
+        if s == "longest-idle-agent":
+            return sorted(cands, key=lambda c: (c[1].level, c[0].last_bridge_end, c[1].position))
+        if s == "agent-with-least-talk-time":
+            return sorted(cands, key=lambda c: (c[1].level, c[0].talk_time, c[1].position))
+        if s == "agent-with-fewest-calls":
+            return sorted(cands, key=lambda c: (c[1].level, c[0].calls_answered, c[1].position))
+        if s == "random":
+            shuffled = list(cands)
+            self.rng.shuffle(shuffled)
+            return sorted(shuffled, key=lambda c: c[1].level)
+        if s == "round-robin":
+            ordered = sorted(cands, key=lambda c: (c[1].level, c[1].position))
+            last = next((t for t in self.tiers if t.queue == q.name and t.agent == q.rr_last), None)
+            if last is None:
+                return ordered
+            after = [
+                c for c in ordered if (c[1].level, c[1].position) > (last.level, last.position)
+            ]
+            before = [c for c in ordered if c not in after]
+            return after + before
+        if s == "sequentially-by-agent-order":
+            return sorted(cands, key=lambda c: (c[1].level, c[1].position, c[0].last_offered_call))
+        return sorted(cands, key=lambda c: (c[1].level, c[1].position))  # top-down, ring-*
+
+    def dispatch(self) -> None:
+        now = self.now()
+        for m in sorted(self.members, key=lambda x: -x.score(now)):
+            q = self.queues.get(m.queue)
+            if q is None:
+                continue
+            if m.state == "Abandoned":
+                if now - m.abandoned_epoch >= q.discard_abandoned_after:
+                    self.members.remove(m)
+                continue
+            if m.state not in ("Waiting", "Trying"):
+                continue
+            if q.max_wait_time and now - m.joined >= q.max_wait_time and not m.offers:
+                self._cancel_member(m, "TIMEOUT")
+                continue
+            if m.state == "Trying" and q.strategy != "ring-progressively":
+                continue
+            cands = self._order_agents(q, self._eligible(q, m, now))
+            if not cands:
+                if m.state == "Waiting" and q.max_wait_time_with_no_agent:
+                    if not self._any_agent_logged_in(q):
+                        q.no_agent_since = q.no_agent_since or now
+                        if now - q.no_agent_since >= q.max_wait_time_with_no_agent:
+                            self._cancel_member(m, "NO_AGENT_TIMEOUT")
+                    else:
+                        q.no_agent_since = 0
+                continue
+            if q.strategy == "ring-all":
+                for ag, t in cands:
+                    self._offer(q, m, ag, t)
+            elif q.strategy == "ring-progressively":
+                if m.state == "Waiting" or now >= m.next_progressive:
+                    m.next_progressive = now + q.ring_progressively_delay
+                    self._offer(q, m, *cands[0])
+            else:
+                self._offer(q, m, *cands[0])
+
+    def _any_agent_logged_in(self, q: Queue) -> bool:
+        for t in self.tiers:
+            ag = self.agents.get(t.agent)
+            if t.queue == q.name and ag and ag.status in ("Available", "Available (On Demand)"):
+                return True
+        return False
+
+    # -- offering ----------------------------------------------------------------------
+
+    def _offer(self, q: Queue, m: Member, ag: Agent, tier: Tier) -> None:
+        now = self.now()
+        m.state = "Trying"
+        m.offering.add(ag.name)
+        q.rr_last = ag.name
+        ag.last_offered_call = now
+        tier.state = "Offering"
+        ag.uuid = new_uuid()
+        self.set_state(ag, "Receiving")
+        self.fire(
+            [
+                ("CC-Queue", q.name),
+                ("CC-Action", "agent-offering"),
+                ("CC-Agent", ag.name),
+                ("CC-Agent-Type", ag.type),
+                ("CC-Agent-System", SYSTEM),
+                *self._member_headers(m),
+            ]
+        )
+        m.channel.spawn(self._call_agent(q, m, ag, tier, ag.uuid))
+
+    async def _call_agent(self, q: Queue, m: Member, ag: Agent, tier: Tier, leg_uuid: str) -> None:
+        core = self.core
+        called = self.now()
+        mv = m.channel.variables
+        variables = {
+            "origination_uuid": leg_uuid,
+            "cc_queue": q.name,
+            "cc_member_uuid": m.uuid,
+            "cc_member_session_uuid": m.channel.uuid,
+            "cc_member_pre_answer_uuid": m.channel.uuid,
+            "cc_agent": ag.name,
+            "cc_agent_type": ag.type,
+            "ignore_early_media": "true",
+            "origination_caller_id_name": mv.get("effective_caller_id_name", m.cid_name),
+            "origination_caller_id_number": mv.get("effective_caller_id_number", m.cid_number),
+            "leg_timeout": str(self.agent_originate_timeout),
+        }
+        for name in (mv.get("cc_export_vars") or "").split(","):
+            if name.strip() and name.strip() in mv:
+                variables[name.strip()] = mv[name.strip()]
+        contact = ag.contact
+        from .channels import split_vars, take_block
+
+        blk, rest = take_block(contact, "[", "]")
+        if blk is None:
+            blk, rest = take_block(contact, "{", "}")
+        if blk is not None:
+            variables.update(split_vars(blk))
+            contact = rest
+
+        def created(ch: Channel) -> None:
+            m.offers[ag.name] = ch
+
+        try:
+            leg = await core.dial(contact, variables, role="agent", on_created=created)
+        except OriginateError as err:
+            m.offers.pop(ag.name, None)
+            m.offering.discard(ag.name)
+            self._agent_failed(q, m, ag, tier, err.cause, called)
+            return
+        m.offers.pop(ag.name, None)
+        m.offering.discard(ag.name)
+        if m.state != "Trying" or not m.channel.alive or m.agent_leg is not None:
+            # Another agent won (ring-all) or the member left: drop this leg.
+            core.hangup(leg, "LOSE_RACE" if m.agent_leg is not None else "ORIGINATOR_CANCEL")
+            tier.state = "Ready"
+            self.set_state(ag, "Waiting")
+            return
+        for other_leg in list(m.offers.values()):
+            core.hangup(other_leg, "LOSE_RACE")
+        self._bridge(q, m, ag, tier, leg, called)
+
+    def _agent_failed(
+        self, q: Queue, m: Member, ag: Agent, tier: Tier, cause: str, called: int
+    ) -> None:
+        now = self.now()
+        lost_race = cause in ("LOSE_RACE",) or m.agent_leg is not None or not m.channel.alive
+        if not lost_race:
+            self.fire(
+                [
+                    ("CC-Queue", q.name),
+                    ("CC-Action", "bridge-agent-fail"),
+                    ("CC-Hangup-Cause", cause),
+                    ("CC-Agent", ag.name),
+                    ("CC-Agent-System", SYSTEM),
+                    ("CC-Agent-Called-Time", str(called)),
+                    ("CC-Agent-Aborted-Time", str(now)),
+                    *self._member_headers(m),
+                ]
+            )
+        delay = 0
+        if cause in ("USER_BUSY", "NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"):
+            delay = ag.busy_delay_time
+            tier.state = "Ready"
+        elif cause == "CALL_REJECTED":
+            delay = ag.reject_delay_time
+            tier.state = "Ready"
+        elif cause in ("USER_NOT_REGISTERED", "SUBSCRIBER_ABSENT"):
+            delay = 5
+            tier.state = "Ready"
+        elif lost_race:
+            tier.state = "Ready"
+        else:
+            delay = ag.no_answer_delay_time
+            tier.state = "No Answer"
+            ag.no_answer_count += 1
+        ag.ready_time = now + delay if delay else ag.ready_time
+        if m.state == "Trying" and not m.offers and not m.offering:
+            m.state = "Waiting"
+            m.serving_agent = ""
+        if (
+            not lost_race
+            and ag.max_no_answer
+            and ag.no_answer_count >= ag.max_no_answer
+            and tier.state == "No Answer"
+        ):
+            self.fire(
+                [
+                    ("CC-Agent", ag.name),
+                    ("CC-Action", "agent-max-no-answer"),
+                    ("CC-Agent-No-Answer-Count", str(ag.no_answer_count)),
+                    ("CC-Agent-No-Answer-Status", q.agent_no_answer_status),
+                ]
+            )
+            self.set_status(ag, q.agent_no_answer_status)
+        self.set_state(ag, "Waiting")
+
+    def _bridge(
+        self, q: Queue, m: Member, ag: Agent, tier: Tier, leg: Channel, called: int
+    ) -> None:
+        core = self.core
+        now = self.now()
+        member = m.channel
+        m.agent_leg = leg
+        m.state = "Answered"
+        m.serving_agent = ag.name
+        m.bridge_epoch = now
+        m.agent_called, m.agent_answered = called, now
+        ag.last_bridge_start = now
+        ag.calls_answered += 1
+        ag.no_answer_count = 0
+        tier.state = "Active Inbound"
+        member.variables.update(
+            {
+                "cc_agent": ag.name,
+                "cc_agent_uuid": leg.uuid,
+                "cc_agent_found": "true",
+                "cc_agent_bridged": "true",
+            }
+        )
+        leg.variables.update({"cc_side": "agent", "cc_queue": q.name})
+        self.fire(
+            [
+                ("CC-Queue", q.name),
+                ("CC-Action", "bridge-agent-start"),
+                ("CC-Agent", ag.name),
+                ("CC-Agent-System", SYSTEM),
+                ("CC-Agent-UUID", leg.uuid),
+                ("CC-Agent-Called-Time", str(called)),
+                ("CC-Agent-Answered-Time", str(now)),
+                ("CC-Member-Joined-Time", str(m.joined)),
+                *self._member_headers(m),
+            ],
+            leg,
+        )
+        self.members_count(q.name)
+        self.set_state(ag, "In a queue call")
+        if member.app == "callcenter":
+            target = q.moh_sound
+            core.fire_channel(
+                "PLAYBACK_STOP",
+                member,
+                [("Playback-File-Path", target), ("Playback-Status", "break")],
+            )
+        if m.done is not None and not m.done.done():
+            m.done.set_result("bridged")
+        leg.on_hangup.append(lambda ch: self._bridge_end(q, m, ag, tier, ch))
+        core.bridge(member, leg, via_api=True)
+
+    def _bridge_end(self, q: Queue, m: Member, ag: Agent, tier: Tier, leg: Channel) -> None:
+        now = self.now()
+        self.fire(
+            [
+                ("CC-Queue", q.name),
+                ("CC-Action", "bridge-agent-end"),
+                ("CC-Hangup-Cause", leg.hangup_cause or "NORMAL_CLEARING"),
+                ("CC-Agent", ag.name),
+                ("CC-Agent-System", SYSTEM),
+                ("CC-Agent-UUID", leg.uuid),
+                ("CC-Agent-Bridged", "true"),
+                ("CC-Agent-Called-Time", str(m.agent_called)),
+                ("CC-Agent-Answered-Time", str(m.agent_answered)),
+                ("CC-Member-Joined-Time", str(m.joined)),
+                ("CC-Bridge-Terminated-Time", str(now)),
+                *self._member_headers(m),
+            ],
+            leg,
+        )
+        ag.last_bridge_end = now
+        ag.talk_time += max(0, now - ag.last_bridge_start)
+        ag.uuid = ""
+        tier.state = "Ready"
+        if m in self.members:
+            self.members.remove(m)
+        self.set_state(ag, "Idle" if ag.status == "Available (On Demand)" else "Waiting")
+
+    # -- member side -------------------------------------------------------------------
+
+    async def member_app(self, ch: Channel, queue_name: str) -> str:
+        """The `callcenter` application: answer, wait with hold music, be bridged."""
+        name = queue_name.split()[0] if queue_name else ""
+        q = self.queues.get(name)
+        if q is None:
+            return "_none_"
+        core = self.core
+        if not ch.is_answered:
+            core.mark_answered(ch)
+        now = self.now()
+        v = ch.variables
+        if ch.kind == "loopback-a" or ch.direction == "outbound":
+            cid_name, cid_num = ch.callee_id_name or "Outbound Call", ch.callee_id_number
+        else:
+            cid_name, cid_num = ch.caller_id_name, ch.caller_id_number
+        m = Member(
+            queue=name,
+            uuid=new_uuid(),
+            channel=ch,
+            cid_number=v.get("effective_caller_id_number", cid_num),
+            cid_name=v.get("effective_caller_id_name", cid_name),
+            joined=now,
+            base_score=int(v.get("cc_base_score", "0") or 0),
+        )
+        m.done = asyncio.get_running_loop().create_future()
+        v.update(
+            {
+                "cc_side": "member",
+                "cc_queue": name,
+                "cc_member_uuid": m.uuid,
+                "cc_queue_joined_epoch": str(now),
+            }
+        )
+        self.members.append(m)
+        self.fire(
+            [("CC-Queue", name), ("CC-Action", "member-queue-start"), *self._member_headers(m)], ch
+        )
+        self.members_count(name)
+        ch.on_hangup.append(lambda c: self._member_hangup(q, m))
+        moh = v.get("cc_moh_override", q.moh_sound)
+        core.fire_channel("PLAYBACK_START", ch, [("Playback-File-Path", moh)])
+        self.kick()
+        result = await m.done
+        if result.startswith("cancel:"):
+            reason = result.split(":", 1)[1]
+            core.fire_channel(
+                "PLAYBACK_STOP", ch, [("Playback-File-Path", moh), ("Playback-Status", "break")]
+            )
+            v["cc_cancel_reason"] = reason
+            v["cc_cause"] = "cancel"
+        return "_none_"
+
+    def _member_hangup(self, q: Queue, m: Member) -> None:
+        now = self.now()
+        ch = m.channel
+        if m.state == "Answered":
+            leg = m.agent_leg
+            self.fire(
+                [
+                    ("CC-Queue", q.name),
+                    ("CC-Action", "member-queue-end"),
+                    ("CC-Hangup-Cause", ch.hangup_cause or "NORMAL_CLEARING"),
+                    ("CC-Cause", "Terminated"),
+                    ("CC-Agent", m.serving_agent),
+                    ("CC-Agent-System", SYSTEM),
+                    ("CC-Agent-UUID", leg.uuid if leg else ""),
+                    ("CC-Agent-Called-Time", str(m.agent_called)),
+                    ("CC-Agent-Answered-Time", str(m.agent_answered)),
+                    ("CC-Member-Leaving-Time", str(now)),
+                    ("CC-Member-Joined-Time", str(m.joined)),
+                    *self._member_headers(m),
+                ],
+                ch,
+            )
+            return
+        if m.state in ("Waiting", "Trying"):
+            self._cancel_member(m, "BREAK_OUT", abandoned=True)
+
+    def _cancel_member(self, m: Member, reason: str, abandoned: bool = False) -> None:
+        now = self.now()
+        ch = m.channel
+        for leg in list(m.offers.values()):
+            self.core.hangup(leg, "ORIGINATOR_CANCEL")
+        m.offers.clear()
+        if abandoned:
+            m.state = "Abandoned"
+            m.abandoned_epoch = now
+        elif m in self.members:
+            self.members.remove(m)
+        self.fire(
+            [
+                ("CC-Queue", m.queue),
+                ("CC-Action", "member-queue-end"),
+                ("CC-Member-Leaving-Time", str(now)),
+                ("CC-Member-Joined-Time", str(m.joined)),
+                ("CC-Cause", "Cancel"),
+                ("CC-Cancel-Reason", reason),
+                *self._member_headers(m),
+            ],
+            ch,
+        )
+        self.members_count(m.queue)
+        if m.done is not None and not m.done.done():
+            m.done.set_result("cancel:" + reason)
+
+    # -- API ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _table(cols: list[str], rows: list[dict[str, str]]) -> str:
+        out = ""
+        if rows:
+            out += "|".join(cols) + "\n"
+            for r in rows:
+                out += "|".join(r.get(c, "") for c in cols) + "\n"
+        return out + "+OK\n"
+
+    def _queue_agents(
+        self, queue: str, status: str | None = None, state: str | None = None
+    ) -> list[Agent]:
+        out = []
+        for t in self.tiers:
+            ag = self.agents.get(t.agent)
+            if t.queue != queue or ag is None:
+                continue
+            if status is not None and ag.status != status:
+                continue
+            if state is not None and ag.state != state:
+                continue
+            out.append(ag)
+        return out
+
+    def config_api(self, args: str) -> str:
+        if not args.strip():
+            return "-USAGE: callcenter_config agent|tier|queue ...\n"
+        argv = split_args(args)
+        if len(argv) < 2:
+            return "-ERR Invalid!\n"
+        section, action, rest = argv[0].lower(), argv[1].lower(), argv[2:]
+        handler = getattr(self, f"_api_{section}_{action}", None)
+        if handler is None:
+            return "-ERR Invalid!\n"
+        result: str = handler(rest)
+        return result
+
+    def _api_agent_add(self, a: list[str]) -> str:
+        if len(a) < 2:
+            return "-ERR Invalid!\n"
+        if a[0] in self.agents:
+            return "-ERR Agent already exist!\n"
+        if a[1] not in ("callback", "uuid-standby"):
+            return "-ERR Agent type invalid!\n"
+        self._add_agent_from(a[0], {"type": a[1]})
+        return "+OK\n"
+
+    def _api_agent_del(self, a: list[str]) -> str:
+        if len(a) < 1:
+            return "-ERR Invalid!\n"
+        self.agents.pop(a[0], None)
+        self.tiers = [t for t in self.tiers if t.agent != a[0]]
+        return "+OK\n"
+
+    def _api_agent_reload(self, a: list[str]) -> str:
+        return "+OK\n" if a else "-ERR Invalid!\n"
+
+    def _api_agent_set(self, a: list[str]) -> str:
+        if len(a) < 3:
+            return "-ERR Invalid!\n"
+        key, name, value = a[0].lower(), a[1], a[2]
+        ag = self.agents.get(name)
+        if ag is None:
+            return "-ERR Agent not found!\n"
+        if key == "status":
+            if value not in AGENT_STATUSES:
+                return "-ERR Invalid Agent Status!\n"
+            self.set_status(ag, value)
+        elif key == "state":
+            if value not in AGENT_STATES:
+                return "-ERR Invalid Agent State!\n"
+            if value == "Waiting":
+                ag.ready_time = 0
+            self.set_state(ag, value)
+        elif key == "state_if_waiting":
+            if value not in AGENT_STATES:
+                return "-ERR Invalid Agent State!\n"
+            if ag.state == "Waiting":
+                self.set_state(ag, value)
+        elif key == "type":
+            if value not in ("callback", "uuid-standby"):
+                return "-ERR Invalid Agent Type!\n"
+            ag.type = value
+        elif key == "contact":
+            ag.contact = value
+        elif key == "uuid":
+            ag.uuid = value
+        elif key in (
+            "ready_time",
+            "reject_delay_time",
+            "busy_delay_time",
+            "no_answer_delay_time",
+            "max_no_answer",
+            "wrap_up_time",
+            "no_answer_count",
+            "calls_answered",
+            "talk_time",
+            "last_bridge_start",
+            "last_bridge_end",
+            "last_offered_call",
+        ):
+            try:
+                setattr(ag, key, int(value))
+            except ValueError:
+                setattr(ag, key, 0)
+            self.kick()
+        else:
+            return "-ERR Invalid Agent Update KEY!\n"
+        return "+OK\n"
+
+    def _api_agent_get(self, a: list[str]) -> str:
+        if len(a) < 2:
+            return "-ERR Invalid!\n"
+        key, name = a[0].lower(), a[1]
+        ag = self.agents.get(name)
+        if key not in ("status", "state", "uuid"):
+            return "-ERR Invalid Agent Update KEY!\n"
+        if ag is None:
+            return "-ERR Agent not found!\n"
+        value: str = getattr(ag, key)
+        self.fire(
+            [
+                ("CC-Agent", ag.name),
+                ("CC-Action", f"agent-{key}-get"),
+                (f"CC-Agent-{key.capitalize()}", value),
+            ]
+        )
+        return value
+
+    def _api_agent_list(self, a: list[str]) -> str:
+        agents = sorted(self.agents.values(), key=lambda x: x.order)
+        if a:
+            agents = [x for x in agents if x.name == a[0]]
+        return self._table(AGENT_COLS, [x.as_row() for x in agents])
+
+    def _find_tier(self, queue: str, agent: str) -> Tier | None:
+        return next((t for t in self.tiers if t.queue == queue and t.agent == agent), None)
+
+    def _api_tier_add(self, a: list[str]) -> str:
+        if len(a) < 2:
+            return "-ERR Invalid!\n"
+        queue, agent = a[0], a[1]
+        if queue not in self.queues:
+            return "-ERR Queue not found!\n"
+        if agent not in self.agents:
+            return "-ERR Agent not found!\n"
+        if self._find_tier(queue, agent):
+            return "-ERR Tier already exist!\n"
+        level = int(a[2]) if len(a) > 2 and a[2].lstrip("-").isdigit() else 1
+        position = int(a[3]) if len(a) > 3 and a[3].lstrip("-").isdigit() else 1
+        self.tiers.append(Tier(queue, agent, "Ready", level, position))
+        self.kick()
+        return "+OK\n"
+
+    def _api_tier_set(self, a: list[str]) -> str:
+        if len(a) < 4:
+            return "-ERR Invalid!\n"
+        key, queue, agent, value = a[0].lower(), a[1], a[2], a[3]
+        if queue not in self.queues or agent not in self.agents:
+            return "-ERR Agent not found!\n"
+        tier = self._find_tier(queue, agent)
+        if tier is None:
+            return "-ERR Agent not found!\n"
+        if key == "state":
+            if value not in TIER_STATES:
+                return "-ERR Invalid Tier State!\n"
+            tier.state = value
+        elif key in ("level", "position"):
+            setattr(tier, key, int(value) if value.lstrip("-").isdigit() else 0)
+        else:
+            return "-ERR Invalid Tier Update KEY!\n"
+        self.kick()
+        return "+OK\n"
+
+    def _api_tier_del(self, a: list[str]) -> str:
+        if len(a) < 2:
+            return "-ERR Invalid!\n"
+        self.tiers = [t for t in self.tiers if not (t.queue == a[0] and t.agent == a[1])]
+        return "+OK\n"
+
+    def _api_tier_reload(self, a: list[str]) -> str:
+        return "+OK\n"
+
+    def _api_tier_list(self, a: list[str]) -> str:
+        rows = sorted(self.tiers, key=lambda t: (t.level, t.position))
+        return self._table(TIER_COLS, [self._tier_row(t) for t in rows])
+
+    @staticmethod
+    def _tier_row(t: Tier) -> dict[str, str]:
+        return {
+            "queue": t.queue,
+            "agent": t.agent,
+            "state": t.state,
+            "level": str(t.level),
+            "position": str(t.position),
+        }
+
+    def _api_queue_load(self, a: list[str]) -> str:
+        if not a:
+            return "-ERR Invalid!\n"
+        if a[0] in self.queues:
+            return "+OK\n"
+        if a[0] in self.queue_config:
+            self.queues[a[0]] = self._make_queue(a[0])
+            return "+OK\n"
+        return "-ERR Invalid Queue not found!\n"
+
+    def _api_queue_unload(self, a: list[str]) -> str:
+        if not a:
+            return "-ERR Invalid!\n"
+        self.queues.pop(a[0], None)
+        return "+OK\n"
+
+    def _api_queue_reload(self, a: list[str]) -> str:
+        if not a:
+            return "-ERR Invalid!\n"
+        if a[0] not in self.queue_config and a[0] not in self.queues:
+            return "-ERR Invalid Queue not found!\n"
+        if a[0] in self.queue_config:
+            self.queues[a[0]] = self._make_queue(a[0])
+        return "+OK\n"
+
+    def _api_queue_list(self, a: list[str]) -> str:
+        if not a:
+            out = "|".join(QUEUE_COLS) + "\n"
+            for q in self.queues.values():
+                out += "|".join(q.row()) + "\n"
+            return out + "+OK\n"
+        sub = a[0].lower()
+        queue = a[1] if len(a) > 1 else ""
+        if sub == "agents":
+            status = a[2] if len(a) > 2 else None
+            state = a[3] if len(a) > 3 else None
+            rows = [x.as_row() for x in self._queue_agents(queue, status, state)]
+            return self._table(AGENT_COLS, rows)
+        if sub == "members":
+            now = self.now()
+            rows = [m.row(now) for m in self.members if m.queue == queue]
+            return self._table(MEMBER_COLS, rows)
+        if sub == "tiers":
+            return self._table(
+                TIER_COLS, [self._tier_row(t) for t in self.tiers if t.queue == queue]
+            )
+        return "-ERR Invalid!\n"
+
+    def _api_queue_count(self, a: list[str]) -> str:
+        if not a:
+            return f"{len(self.queues)}\n"
+        sub = a[0].lower()
+        queue = a[1] if len(a) > 1 else ""
+        if sub == "agents":
+            status = a[2] if len(a) > 2 else None
+            state = a[3] if len(a) > 3 else None
+            return f"{len(self._queue_agents(queue, status, state))}\n"
+        if sub == "members":
+            return f"{sum(1 for m in self.members if m.queue == queue)}\n"
+        if sub == "tiers":
+            return f"{sum(1 for t in self.tiers if t.queue == queue)}\n"
+        return "-ERR Invalid!\n"

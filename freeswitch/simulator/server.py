@@ -1,0 +1,407 @@
+"""mod_event_socket, inbound mode: listeners, subscriptions, filters, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from . import protocol as p
+from .channels import new_uuid
+from .protocol import Command, Event
+
+if TYPE_CHECKING:
+    from .api import Api
+    from .channels import Core
+
+log = logging.getLogger(__name__)
+
+LOG_LEVELS = {
+    "console": 0,
+    "alert": 1,
+    "crit": 2,
+    "err": 3,
+    "error": 3,
+    "warning": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 7,
+}
+
+
+def xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def serialize_xml(ev: Event) -> bytes:
+    lines = ["<event>", "  <headers>"]
+    for k, v in ev.headers:
+        lines.append(f"    <{k}>{xml_escape(p.url_encode(v))}</{k}>")
+    lines.append("  </headers>")
+    if ev.body is not None:
+        lines.append(f"  <body>{xml_escape(ev.body)}</body>")
+    lines.append("</event>")
+    payload = "\n".join(lines).encode("utf-8")
+    return b"Content-Length: %d\nContent-Type: text/event-xml\n\n" % len(payload) + payload
+
+
+class Listener(asyncio.Protocol):
+    """One ESL connection."""
+
+    def __init__(self, server: EslServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = p.CommandParser()
+        self.authed = False
+        self.fmt = "plain"
+        self.all_events = False
+        self.names: set[str] = set()
+        self.subclasses: set[str] = set()
+        self.filters: list[tuple[str, str]] = []
+        self.myevents: str | None = None
+        self.pending: deque[bytes] = deque()
+        self.paused = False
+        self.holding = False  # while a blocking `api` runs, events wait (as in FreeSWITCH)
+        self.lost = 0
+        self.closed = False
+        self.commands: asyncio.Queue[Command | None] = asyncio.Queue()
+        self.worker: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.listeners.add(self)
+        transport.write(p.AUTH_REQUEST)
+        self.worker = asyncio.ensure_future(self._work())
+
+    def data_received(self, data: bytes) -> None:
+        for cmd in self.parser.feed(data):
+            self.commands.put_nowait(cmd)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.listeners.discard(self)
+        self.commands.put_nowait(None)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self._flush()
+
+    # -- output ------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.server.listeners.discard(self)
+            self.transport.close()
+
+    def _flush(self) -> None:
+        while self.pending and not self.paused and not self.holding and not self.closed:
+            self.write(self.pending.popleft())
+
+    def wants(self, ev: Event) -> bool:
+        if self.myevents is not None:
+            if ev.get("Unique-ID") != self.myevents:
+                return False
+        elif not self.all_events:
+            if ev.name not in self.names:
+                return False
+            if ev.name == "CUSTOM" and self.subclasses and ev.subclass not in self.subclasses:
+                return False
+        if self.filters:
+            return self._passes_filters(ev)
+        return True
+
+    def _passes_filters(self, ev: Event) -> bool:
+        include = [(h, v) for h, v in self.filters if not h.startswith("-")]
+        exclude = [(h[1:], v) for h, v in self.filters if h.startswith("-")]
+        for h, v in exclude:
+            if self._match(ev, h, v):
+                return False
+        if not include:
+            return True
+        return any(self._match(ev, h, v) for h, v in include)
+
+    @staticmethod
+    def _match(ev: Event, header: str, value: str) -> bool:
+        got = ev.get(header)
+        if got is None:
+            return False
+        if value.startswith("/") and len(value) > 1:
+            pattern = value[1:-1] if value.endswith("/") else value[1:]
+            return re.search(pattern, got) is not None
+        return got == value
+
+    def deliver(self, ev: Event) -> None:
+        if self.closed or not self.authed or not self.wants(ev):
+            return
+        frame = serialize_xml(ev) if self.fmt == "xml" else ev.frame(self.fmt)
+        if self.paused or self.holding or self.pending:
+            if len(self.pending) >= self.server.queue_size:
+                # FreeSWITCH drops events for a full queue and kills the listener
+                # once more than 500 were lost: a client that stops reading is cut off.
+                self.lost += 1
+                if self.lost > self.server.max_lost:
+                    log.warning("killed listener because of lost events")
+                    if self.transport is not None:
+                        self.transport.abort()
+                    self.closed = True
+                    self.server.listeners.discard(self)
+                return
+            self.pending.append(frame)
+            return
+        self.write(frame)
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            cmd = await self.commands.get()
+            if cmd is None or self.closed:
+                return
+            try:
+                await self.handle(cmd)
+            except Exception:
+                log.exception("command failed: %s", cmd.line)
+                self.write(p.command_reply("-ERR command failed"))
+
+    def reply(self, text: str, extra: p.Headers | None = None) -> None:
+        self.write(p.command_reply(text, extra))
+
+    def goodbye(self, body: str = p.GOODBYE) -> None:
+        self.write(p.disconnect_notice(body))
+        self.close()
+
+    async def handle(self, cmd: Command) -> None:
+        line = cmd.line
+        word, _, rest = line.partition(" ")
+        word = word.lower()
+        rest = rest.strip()
+        if word == "exit":
+            self.reply("+OK bye")
+            self.goodbye()
+            return
+        if not self.authed:
+            if word == "auth":
+                if rest == self.server.password:
+                    self.authed = True
+                    self.reply("+OK accepted")
+                else:
+                    self.reply("-ERR invalid")
+                    self.goodbye()
+            elif word == "userauth":
+                self.reply("-ERR invalid")
+                self.goodbye()
+            else:
+                self.reply("-ERR command not found")
+            return
+        handler = getattr(self, "cmd_" + word, None)
+        if handler is None:
+            self.reply("-ERR command not found")
+            return
+        await handler(rest, cmd)
+
+    async def cmd_api(self, rest: str, cmd: Command) -> None:
+        self.holding = True
+        try:
+            out = await self.server.api.execute(rest, from_socket=True)
+            self.write(p.api_response(out))
+        finally:
+            self.holding = False
+            self._flush()
+
+    async def cmd_bgapi(self, rest: str, cmd: Command) -> None:
+        job = cmd.headers.get("Job-UUID") or new_uuid()
+        self.reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)])
+        self.server.api.background(rest, job)
+
+    async def cmd_event(self, rest: str, cmd: Command) -> None:
+        tokens = rest.split()
+        fmt = "plain"
+        if tokens and tokens[0].lower() in ("plain", "json", "xml"):
+            fmt = tokens.pop(0).lower()
+        if not tokens:
+            self.reply("-ERR no keywords supplied")
+            return
+        self.fmt = fmt
+        self._subscribe(tokens, add=True)
+        self.reply(f"+OK event listener enabled {fmt}")
+
+    def _subscribe(self, tokens: list[str], add: bool) -> None:
+        custom = False
+        for tok in tokens:
+            up = tok.upper()
+            if custom and up not in ("ALL",) and not up.startswith("CHANNEL_"):
+                (self.subclasses.add if add else self.subclasses.discard)(tok)
+                continue
+            if up == "CUSTOM":
+                custom = True
+                if add:
+                    self.names.add("CUSTOM")
+                continue
+            if up == "ALL":
+                self.all_events = add
+                if not add:
+                    self.names.clear()
+                    self.subclasses.clear()
+                continue
+            (self.names.add if add else self.names.discard)(up)
+
+    async def cmd_nixevent(self, rest: str, cmd: Command) -> None:
+        tokens = rest.split()
+        if not tokens:
+            self.reply("-ERR no keywords supplied")
+            return
+        self._subscribe(tokens, add=False)
+        self.reply("+OK events nixed")
+
+    async def cmd_noevents(self, rest: str, cmd: Command) -> None:
+        if not (self.all_events or self.names or self.myevents):
+            self.reply("-ERR not listening for events")
+            return
+        self.all_events = False
+        self.names.clear()
+        self.subclasses.clear()
+        self.myevents = None
+        self.pending.clear()
+        self.reply("+OK no longer listening for events")
+
+    async def cmd_myevents(self, rest: str, cmd: Command) -> None:
+        tokens = rest.split()
+        if self.myevents is not None:
+            self.reply("-ERR aready enabled.")
+            return
+        if not tokens:
+            self.reply("-ERR invalid uuid")
+            return
+        self.myevents = tokens[0]
+        if len(tokens) > 1 and tokens[1].lower() in ("plain", "json", "xml"):
+            self.fmt = tokens[1].lower()
+        self.reply("+OK Events Enabled")
+
+    async def cmd_filter(self, rest: str, cmd: Command) -> None:
+        tokens = rest.split(None, 1)
+        if not tokens:
+            self.reply("-ERR invalid syntax")
+            return
+        if tokens[0].lower() == "delete":
+            args = tokens[1].split(None, 1) if len(tokens) > 1 else []
+            if not args:
+                self.reply("-ERR invalid syntax")
+                return
+            header = args[0]
+            value = args[1].strip() if len(args) > 1 else ""
+            if header.lower() == "all":
+                self.filters.clear()
+            elif value:
+                self.filters = [f for f in self.filters if f != (header, value)]
+            else:
+                self.filters = [f for f in self.filters if f[0] != header]
+            self.reply(f"+OK filter deleted. [{header}][{value}]")
+            return
+        if len(tokens) < 2:
+            self.reply("-ERR invalid syntax")
+            return
+        header, value = tokens[0], tokens[1].strip()
+        self.filters.append((header, value))
+        self.reply(f"+OK filter added. [{header}]=[{value}]")
+
+    async def cmd_linger(self, rest: str, cmd: Command) -> None:
+        self.reply("-ERR not controlling a session")
+
+    async def cmd_nolinger(self, rest: str, cmd: Command) -> None:
+        self.reply("-ERR not controlling a session")
+
+    async def cmd_log(self, rest: str, cmd: Command) -> None:
+        level = rest.split()[0].lower() if rest.split() else "debug"
+        num = LOG_LEVELS.get(level, int(level) if level.isdigit() else 7)
+        self.reply(f"+OK log level {level} [{num}]")
+
+    async def cmd_nolog(self, rest: str, cmd: Command) -> None:
+        self.reply("+OK no longer logging")
+
+    async def cmd_sendevent(self, rest: str, cmd: Command) -> None:
+        name = (rest.split() or ["CUSTOM"])[0].upper()
+        headers = list(cmd.headers.items())
+        body = cmd.body.decode("utf-8") if cmd.body else None
+        subclass = cmd.headers.get("Event-Subclass")
+        self.server.core.fire(name, headers, body, subclass=subclass)
+        self.reply(f"+OK {new_uuid()}")
+
+    async def cmd_sendmsg(self, rest: str, cmd: Command) -> None:
+        uuid = rest.split()[0] if rest.split() else ""
+        core = self.server.core
+        ch = core.channels.get(uuid)
+        if ch is None or not ch.alive:
+            self.reply(f"-ERR invalid session id [{uuid}]")
+            return
+        h = {k.lower(): v for k, v in cmd.headers.items()}
+        command = h.get("call-command", "")
+        if command == "hangup":
+            core.hangup(ch, (h.get("hangup-cause") or "NORMAL_CLEARING").upper())
+        elif command == "execute":
+            app = h.get("execute-app-name", "")
+            arg = h.get("execute-app-arg", "")
+            if not arg and cmd.body:
+                arg = cmd.body.decode("utf-8")
+            loops = int(h.get("loops", "1") or 1)
+            self.server.api.queue_app(ch, app, arg, loops, h.get("event-uuid"))
+        self.reply("+OK")
+
+
+class EslServer:
+    """The TCP side: accepts listeners and fans events out to them."""
+
+    def __init__(
+        self,
+        core: Core,
+        api: Api,
+        password: str,
+        *,
+        queue_size: int = 100_000,
+        max_lost: int = 500,
+    ) -> None:
+        self.core = core
+        self.api = api
+        self.password = password
+        self.queue_size = queue_size
+        self.max_lost = max_lost
+        self.listeners: set[Listener] = set()
+        self.server: asyncio.base_events.Server | None = None
+        core.dispatch = self.dispatch
+
+    def dispatch(self, ev: Event) -> None:
+        for listener in list(self.listeners):
+            listener.deliver(ev)
+
+    async def start(self, host: str, port: int) -> int:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: Listener(self), host, port, reuse_address=True
+        )
+        sock = self.server.sockets[0]
+        addr: Any = sock.getsockname()
+        return int(addr[1])
+
+    def disconnect_all(self, body: str) -> None:
+        for listener in list(self.listeners):
+            listener._flush()
+            listener.goodbye(body)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for listener in list(self.listeners):
+            listener.close()
