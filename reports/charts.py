@@ -28,6 +28,7 @@ class Buckets:
     labels: list[str]
     totals: list[Totals]
     unit: str  # "hour" or "day"
+    first_day: str = ""
 
 
 def fill_buckets(hours: Sequence[HourBucket]) -> Buckets:
@@ -43,13 +44,10 @@ def fill_buckets(hours: Sequence[HourBucket]) -> Buckets:
         for i in range(span):
             instant = first + timedelta(hours=i)
             local = instant.astimezone(zone)
-            labels.append(
-                local.strftime("%b %d %H:00")
-                if local.hour == 0 or i == 0
-                else local.strftime("%H:00")
-            )
+            # A new day is named at its midnight; the chart's title area names the first.
+            labels.append(local.strftime("%b %d") if local.hour == 0 and i else f"{local:%H}:00")
             totals.append(by_utc.get(instant, Totals()))
-        return Buckets(labels, totals, "hour")
+        return Buckets(labels, totals, "hour", first.astimezone(zone).strftime("%a %b %d"))
     days: dict[str, Totals] = {}
     day_labels: dict[str, str] = {}
     for bucket in hours:
@@ -75,8 +73,8 @@ def bar_chart(
     series: Sequence[Series],
     *,
     percent: bool = False,
-    width: int = 880,
-    height: int = 240,
+    width: int = 600,
+    height: int = 230,
 ) -> SafeString:
     """Bars per bucket, series drawn over one another (the first is the widest, behind)."""
     left, right, top, bottom = 48, 12, 28, 44
@@ -132,27 +130,42 @@ def bar_chart(
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
-def dashboard_charts(hours: Sequence[HourBucket]) -> list[SafeString]:
+@dataclass
+class Chart:
+    title: str
+    svg: SafeString
+
+
+def dashboard_charts(hours: Sequence[HourBucket]) -> list[Chart]:
     buckets = fill_buckets(hours)
-    per = "hour" if buckets.unit == "hour" else "day"
+    per = f"hour, from {buckets.first_day}" if buckets.unit == "hour" else "day"
+    titles = [f"Attempts and connected calls per {per}", f"Abandon rate per {per}"]
     return [
-        bar_chart(
-            f"Attempts and connected calls per {per}",
-            buckets.labels,
-            [
-                Series("Attempts", "bar-attempts", [t.attempts for t in buckets.totals]),
-                Series("Answered", "bar-answered", [t.answered for t in buckets.totals]),
-                Series("Connected", "bar-connected", [t.connected for t in buckets.totals]),
-            ],
+        Chart(
+            titles[0],
+            bar_chart(
+                titles[0],
+                buckets.labels,
+                [
+                    Series("Attempts", "bar-attempts", [t.attempts for t in buckets.totals]),
+                    Series("Answered", "bar-answered", [t.answered for t in buckets.totals]),
+                    Series("Connected", "bar-connected", [t.connected for t in buckets.totals]),
+                ],
+            ),
         ),
-        bar_chart(
-            f"Abandon rate per {per}",
-            buckets.labels,
-            [
-                Series(
-                    "Abandon rate", "bar-abandon", [t.abandon_rate or 0.0 for t in buckets.totals]
-                )
-            ],
-            percent=True,
+        Chart(
+            titles[1],
+            bar_chart(
+                titles[1],
+                buckets.labels,
+                [
+                    Series(
+                        "Abandon rate",
+                        "bar-abandon",
+                        [t.abandon_rate or 0.0 for t in buckets.totals],
+                    )
+                ],
+                percent=True,
+            ),
         ),
     ]

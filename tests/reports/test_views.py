@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ def rows_of(html: str, table_id: str) -> list[str]:
     table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.DOTALL)
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows]
+    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", r))).strip() for r in rows]
 
 
 def kpi(html: str, name: str) -> str:
@@ -83,7 +84,7 @@ def test_activity_lists_every_column_in_new_york_time(viewer_client, call_set) -
     assert len(rows) == 9
     # Newest first; call 7 is 23:50 New York time (04:50 UTC the next day).
     assert rows[0] == (
-        "2026-11-18 23:50:00 Winback Lead7 Tester +12025550107 Acme Sales +12025550100 "
+        "2026-11-18 23:50:00 Winback Lead7 Tester +12025550107 +12025550100 "
         "Answered and connected NORMAL_CLEARING Alice Agent ext. 1001 4 s 10:00 1 s n/a n/a"
     )
     first = rows[-1]
