@@ -1,0 +1,265 @@
+"""Call services: what the dialer writes about one attempt, and what it does to the lead.
+
+The daemon calls these from its database workers (never from the ESL reading path). Each is
+one transaction and idempotent: a finished Call (result no longer pending) is never rewritten,
+so an event seen twice after a reconnect changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from agents.models import Agent
+from campaigns.models import Campaign, CampaignType
+from dialer.esl.dialstring import LeadDial, is_e164, safe_caller_name
+from dialer.esl.events import CallTimes, LeadAction, Outcome, Result, decide_outcome, durations
+from dialer.models import Call, CallResult
+from leads import lifecycle
+from leads.models import Lead, LeadState
+
+log = logging.getLogger("dialer.calls")
+
+
+# --- Caller ID ------------------------------------------------------------------------------
+
+
+def caller_id_for(campaign: Campaign, *, rotation: int) -> tuple[str, str]:
+    """The caller ID of one call: the campaign's enabled rows in turn, else the queue's
+    number, else the account default. Rows whose number is not E.164 are skipped."""
+    rows = [row for row in campaign.caller_ids.all() if row.enabled and is_e164(row.number)]
+    if rows:
+        row = rows[rotation % len(rows)]
+        return row.number, safe_caller_name(row.name or settings.ACCOUNT_DEFAULT_CALLER_NAME)
+    queue_number = campaign.queue.phone_number
+    if is_e164(queue_number):
+        return queue_number, safe_caller_name(settings.ACCOUNT_DEFAULT_CALLER_NAME)
+    return (
+        settings.ACCOUNT_DEFAULT_CALLER_ID,
+        safe_caller_name(settings.ACCOUNT_DEFAULT_CALLER_NAME),
+    )
+
+
+def lead_dial_for(call: Call, *, node: str, gateway: str, originate_timeout: int) -> LeadDial:
+    """Everything the customer leg's dial string is made of (validated by dialstring)."""
+    campaign = call.campaign
+    cid_number, cid_name = caller_id_for(campaign, rotation=call.pk)
+    if campaign.mask_lead_caller_id:
+        # The agent sees the campaign's caller ID, never the lead's number.
+        shown_number, shown_name = cid_number, f"Campaign {campaign.pk}"
+    else:
+        shown_number, shown_name = call.number, f"Campaign {campaign.pk}"
+    return LeadDial(
+        call_uuid=str(call.uuid),
+        call_id=call.pk,
+        lead_id=call.lead_id,
+        campaign_id=campaign.pk,
+        attempt=call.attempt,
+        number=call.number,
+        caller_id_number=cid_number,
+        caller_id_name=cid_name,
+        gateway=gateway,
+        node=node,
+        originate_timeout=originate_timeout,
+        agent_sees_number=shown_number,
+        agent_sees_name=shown_name,
+        kind=campaign.type,
+    )
+
+
+# --- Progress -------------------------------------------------------------------------------
+
+
+def call_record_dialed(
+    *, call_uuid: str, at: datetime, node: str, caller_id_number: str, caller_id_name: str
+) -> None:
+    Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(
+        dialed_at=at,
+        node=node[:60],
+        caller_id_number=caller_id_number[:20],
+        caller_id_name=caller_id_name[:60],
+    )
+    Lead.objects.filter(calls__uuid=call_uuid).update(last_dialed_at=at)
+
+
+def call_record_ringing(*, call_uuid: str, at: datetime) -> None:
+    Call.objects.filter(uuid=call_uuid, ringing_at=None, result=CallResult.PENDING).update(
+        ringing_at=at
+    )
+
+
+def call_record_answer(*, call_uuid: str, at: datetime, amd_result: str = "") -> None:
+    values: dict[str, object] = {"answered_at": at}
+    if amd_result:
+        values["amd_result"] = amd_result[:20]
+    Call.objects.filter(uuid=call_uuid, answered_at=None, result=CallResult.PENDING).update(
+        **values
+    )
+
+
+def call_record_agent_answered(*, call_uuid: str, at: datetime, agent_name: str) -> None:
+    agent = Agent.objects.filter(name=agent_name).select_related("user").first()
+    Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(
+        agent_answered_at=at, **_agent_fields(agent, agent_name)
+    )
+
+
+def _agent_fields(agent: Agent | None, agent_name: str) -> dict[str, object]:
+    if agent is None:
+        return {"agent_name": agent_name[:150]} if agent_name else {}
+    return {
+        "agent": agent,
+        "agent_name": agent.display_name[:150],
+        "agent_extension": agent.extension,
+    }
+
+
+# --- The end of an attempt ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finished:
+    call: Call
+    outcome: Outcome
+    lead_state: str | None  # None: the lead had already been moved by someone else
+
+
+def call_finish(
+    *,
+    call_uuid: str,
+    now: datetime,
+    times: CallTimes,
+    hangup_cause: str,
+    amd_result: str = "",
+    agent_name: str = "",
+    cancelled: bool = False,
+) -> Finished | None:
+    """Complete the Call row and move the lead. None when the call was already finished."""
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .select_related("campaign")
+            .filter(uuid=call_uuid)
+            .first()
+        )
+        if call is None or call.result != CallResult.PENDING:
+            return None
+        outcome = decide_outcome(
+            hangup_cause=hangup_cause,
+            answered=times.answered_at is not None,
+            agent_answered=times.agent_answered_at is not None,
+            amd_result=amd_result,
+            cancelled=cancelled,
+        )
+        campaign = call.campaign
+        progressive = campaign.type in (CampaignType.PROGRESSIVE, CampaignType.PREDICTIVE)
+        spans = durations(
+            times,
+            customer_wait_sla=campaign.customer_wait_sla if progressive else None,
+            agent_dial_timeout=campaign.agent_dial_timeout if progressive else None,
+        )
+        call.result = outcome.result.value
+        call.hangup_cause = (hangup_cause or "")[:40]
+        call.amd_result = (amd_result or call.amd_result)[:20]
+        call.dialed_at = call.dialed_at or times.dialed_at
+        call.ringing_at = call.ringing_at or times.ringing_at
+        call.answered_at = call.answered_at or times.answered_at
+        call.agent_answered_at = call.agent_answered_at or times.agent_answered_at
+        call.hangup_at = times.hangup_at or now
+        call.ring_seconds = spans.ring_seconds
+        call.talk_seconds = spans.talk_seconds
+        call.customer_wait_seconds = spans.customer_wait_seconds
+        call.customer_wait_sla_met = spans.customer_wait_sla_met
+        call.agent_sla_met = spans.agent_sla_met
+        if agent_name and not call.agent_name:
+            agent = Agent.objects.filter(name=agent_name).select_related("user").first()
+            for field, value in _agent_fields(agent, agent_name).items():
+                setattr(call, field, value)
+        call.save()
+        lead_state = _move_lead(call, outcome, now=now)
+    log.info(
+        "call finished",
+        extra={
+            "call_uuid": call_uuid,
+            "lead_id": call.lead_id,
+            "campaign_id": call.campaign_id,
+            "result": call.result,
+            "hangup_cause": call.hangup_cause,
+            "lead_state": lead_state,
+            "reason": outcome.reason,
+        },
+    )
+    return Finished(call, outcome, lead_state)
+
+
+def _move_lead(call: Call, outcome: Outcome, *, now: datetime) -> str | None:
+    lead = Lead.objects.select_related("campaign").get(pk=call.lead_id)
+    if lead.state != LeadState.DIALING:
+        # The reaper, a stop or an admin moved it first; the Call row still tells the story.
+        log.warning(
+            "lead not dialing at the end of its call; left as it is",
+            extra={"lead_id": lead.pk, "call_uuid": str(call.uuid), "state": lead.state},
+        )
+        return None
+    try:
+        if outcome.lead_action == LeadAction.CONNECTED:
+            lifecycle.lead_connected(lead, now=now)
+        elif outcome.lead_action == LeadAction.VOICEMAIL:
+            lifecycle.lead_mark_voicemail(lead, now=now, actor="dialer")
+        elif outcome.lead_action == LeadAction.RETRY:
+            lifecycle.lead_return_to_retry(lead, now=now, reason=outcome.reason)
+        else:
+            lifecycle.lead_attempt_failed(lead, now=now, result=call.result)
+    except lifecycle.StaleLead:
+        return None
+    return lead.state
+
+
+def call_lost(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:
+    """The dialer lost track of a call (restart, missed events while disconnected, dial never
+    placed): close its row as failed and give the lead back without spending an attempt."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(uuid=call_uuid).first()
+        if call is None or call.result != CallResult.PENDING:
+            return None
+        call.result = CallResult.FAILED
+        call.hangup_cause = reason[:40]
+        call.hangup_at = now
+        call.save(update_fields=["result", "hangup_cause", "hangup_at"])
+        outcome = Outcome(Result.FAILED, LeadAction.RETRY, reason)
+        lead_state = _move_lead(call, outcome, now=now)
+    log.warning("call lost", extra={"call_uuid": call_uuid, "reason": reason})
+    return Finished(call, outcome, lead_state)
+
+
+def call_refused_number(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:
+    """The lead's number cannot be dialed (not E.164): never dial it, end the lead Failed."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(uuid=call_uuid).first()
+        if call is None or call.result != CallResult.PENDING:
+            return None
+        call.result = CallResult.INVALID
+        call.hangup_cause = "NOT_DIALED"
+        call.hangup_at = now
+        call.save(update_fields=["result", "hangup_cause", "hangup_at"])
+        lead = Lead.objects.get(pk=call.lead_id)
+        state = None
+        if lead.state == LeadState.DIALING:
+            lifecycle.lead_mark_failed(lead, now=now, reason=reason, actor="dialer")
+            state = lead.state
+    log.error("number refused", extra={"call_uuid": call_uuid, "reason": reason})
+    return Finished(call, Outcome(Result.INVALID, LeadAction.ATTEMPT_FAILED, reason), state)
+
+
+def pending_calls_on_node(node: str) -> list[str]:
+    """UUIDs of this node's calls that were dialed and have no result yet."""
+    return [
+        str(u)
+        for u in Call.objects.filter(
+            node=node, result=CallResult.PENDING, dialed_at__isnull=False
+        ).values_list("uuid", flat=True)
+    ]
