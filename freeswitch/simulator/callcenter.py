@@ -716,13 +716,9 @@ class CallCenter:
         )
         self.members_count(q.name)
         self.set_state(ag, "In a queue call")
-        if member.app == "callcenter":
-            target = q.moh_sound
-            core.fire_channel(
-                "PLAYBACK_STOP",
-                member,
-                [("Playback-File-Path", target), ("Playback-Status", "break")],
-            )
+        member.other_leg, leg.other_leg = leg, member
+        member.bridge_originator = True
+        core.stop_playback(member)
         if m.done is not None and not m.done.done():
             m.done.set_result("bridged")
         leg.on_hangup.append(lambda ch: self._bridge_end(q, m, ag, tier, ch))
@@ -768,10 +764,7 @@ class CallCenter:
             core.mark_answered(ch)
         now = self.now()
         v = ch.variables
-        if ch.kind == "loopback-a" or ch.direction == "outbound":
-            cid_name, cid_num = ch.callee_id_name or "Outbound Call", ch.callee_id_number
-        else:
-            cid_name, cid_num = ch.caller_id_name, ch.caller_id_number
+        cid_name, cid_num = ch.caller_id_name, ch.caller_id_number
         m = Member(
             queue=name,
             uuid=new_uuid(),
@@ -796,15 +789,15 @@ class CallCenter:
         )
         self.members_count(name)
         ch.on_hangup.append(lambda c: self._member_hangup(q, m))
+        # A waiting caller who hangs up is cancelled while the app still runs.
+        ch.on_hangup_early.append(lambda c: self._member_abandon(m))
         moh = v.get("cc_moh_override", q.moh_sound)
-        core.fire_channel("PLAYBACK_START", ch, [("Playback-File-Path", moh)])
+        core.start_playback(ch, moh)
         self.kick()
         result = await m.done
         if result.startswith("cancel:"):
             reason = result.split(":", 1)[1]
-            core.fire_channel(
-                "PLAYBACK_STOP", ch, [("Playback-File-Path", moh), ("Playback-Status", "break")]
-            )
+            core.stop_playback(ch)
             v["cc_cancel_reason"] = reason
             v["cc_cause"] = "cancel"
         return "_none_"
@@ -832,6 +825,8 @@ class CallCenter:
                 ch,
             )
             return
+
+    def _member_abandon(self, m: Member) -> None:
         if m.state in ("Waiting", "Trying"):
             self._cancel_member(m, "BREAK_OUT", abandoned=True)
 

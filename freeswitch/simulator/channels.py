@@ -40,6 +40,18 @@ STATE_NUMBERS = {
     "CS_DESTROY": 12,
 }
 
+CALLSTATE_NUMBERS = {
+    "DOWN": 0,
+    "DIALING": 1,
+    "RINGING": 2,
+    "EARLY": 3,
+    "ACTIVE": 4,
+    "HELD": 5,
+    "RING_WAIT": 6,
+    "HANGUP": 7,
+    "UNHELD": 8,
+}
+
 # Where FreeSWITCH fires each event from (Event-Calling-* headers), as recorded.
 CALLING: dict[str, tuple[str, str, int]] = {
     "CHANNEL_OUTGOING": ("switch_core_session.c", "switch_core_session_outgoing_channel", 768),
@@ -105,6 +117,16 @@ USAGE = (
 )
 
 _TONE_RE = re.compile(r"%\(([\d,\s]+)\)")
+
+
+def app_headers(app: str, data: str, app_uuid: str, response: str | None = None) -> Headers:
+    h: Headers = [("Application", app)]
+    if data:
+        h.append(("Application-Data", data))
+    if response is not None:
+        h.append(("Application-Response", response))
+    h.append(("Application-UUID", app_uuid))
+    return h
 
 
 def new_uuid() -> str:
@@ -200,8 +222,17 @@ class Channel:
     callee_id_name: str = ""
     callee_id_number: str = ""
     network_addr: str = ""
+    orig_caller_id_number: str = ""
+    orig_caller_id_name: str = ""
+    app_uuid: str = ""
+    swapped: bool = False
+    defer_early: bool = False  # originate returns on early media; callstate follows later
+    pending_early: bool = False
+    playing: str | None = None
+    transfer_source: str = ""
+    on_hangup_early: list[Callable[[Channel], None]] = field(default_factory=list)
     hit_dialplan: bool = False
-    state: str = "CS_NEW"
+    state: str = "CS_NONE"
     callstate: str = "DOWN"
     answer_state: str = "ringing"
     hangup_cause: str | None = None
@@ -287,16 +318,17 @@ class Channel:
             (p + "Direction", self.direction),
             (p + "Logical-Direction", self.direction),
         ]
-        if not brief:
+        if self.kind != "sofia":
             h.append((p + "Dialplan", "xml"))
         for key, val in (
             ("Caller-ID-Name", self.caller_id_name),
             ("Caller-ID-Number", self.caller_id_number),
-            ("Orig-Caller-ID-Number", self.caller_id_number),
+            ("Orig-Caller-ID-Name", self.orig_caller_id_name),
+            ("Orig-Caller-ID-Number", self.orig_caller_id_number),
             ("Callee-ID-Name", self.callee_id_name),
             ("Callee-ID-Number", self.callee_id_number),
             ("Network-Addr", self.network_addr),
-            ("ANI", self.caller_id_number),
+            ("ANI", self.orig_caller_id_number),
             ("Destination-Number", self.destination),
             ("Unique-ID", self.uuid),
             ("Source", self.source),
@@ -306,6 +338,8 @@ class Channel:
             if val:
                 h.append((p + key, val))
         if not brief:
+            if self.transfer_source:
+                h.append((p + "Transfer-Source", self.transfer_source))
             h.append((p + "Profile-Index", "1"))
         h += [
             (p + "Profile-Created-Time", str(self.created_us)),
@@ -448,7 +482,15 @@ class Core:
     def set_callstate(self, ch: Channel, callstate: str) -> None:
         original = ch.callstate
         ch.callstate = callstate
-        self.fire_channel("CHANNEL_CALLSTATE", ch, [("Original-Channel-Call-State", original)])
+        number = str(CALLSTATE_NUMBERS.get(callstate, 0))
+        self.fire(
+            "CHANNEL_CALLSTATE",
+            [
+                ("Original-Channel-Call-State", original),
+                ("Channel-Call-State-Number", number),
+                *ch.channel_headers(False),
+            ],
+        )
 
     # -- channel creation --------------------------------------------------------------
 
@@ -479,6 +521,8 @@ class Core:
             kind=kind,
         )
         ch.created_us = self.clock.now_us()
+        ch.orig_caller_id_number = cid_num
+        ch.orig_caller_id_name = cid_name
         ch.hit_dialplan = direction == "inbound"
         base = {
             "direction": direction,
@@ -513,7 +557,10 @@ class Core:
             ch.answer_state = "early"
             ch.codec = ch.codec or ("PCMU", 8000, 64000)
             self.fire_channel("CHANNEL_PROGRESS_MEDIA", ch)
-            self.set_callstate(ch, "EARLY")
+            if ch.defer_early:
+                ch.pending_early = True
+            else:
+                self.set_callstate(ch, "EARLY")
             ch.early.set()
         else:
             if ch.progress_us:
@@ -522,7 +569,8 @@ class Core:
             if ch.kind == "sofia":
                 ch.network_addr = "127.0.0.1"
             self.fire_channel("CHANNEL_PROGRESS", ch)
-            self.set_callstate(ch, "RINGING")
+            if ch.callstate != "RINGING":
+                self.set_callstate(ch, "RINGING")
         self.peak_ringing = max(self.peak_ringing, self.ringing_count())
 
     def mark_answered(self, ch: Channel) -> None:
@@ -558,6 +606,8 @@ class Core:
             ch.variables["proto_specific_hangup_cause"] = f"sip:{status}"
             ch.variables["sip_term_cause"] = str(Q850.get(cause, 16))
         self.fire_channel("CHANNEL_HANGUP", ch)
+        for cb in list(ch.on_hangup_early):
+            cb(ch)
         current = asyncio.current_task()
         for task in list(ch.tasks):
             if task is not current:
@@ -566,21 +616,22 @@ class Core:
             ch.runner.cancel()
         other = ch.bridged_to
         if other is not None and ch.bridge_originator:
-            self.fire_channel("CHANNEL_UNBRIDGE", ch)
+            self.fire_channel(
+                "CHANNEL_UNBRIDGE",
+                ch,
+                [("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", other.uuid)],
+            )
         if ch.parked:
             ch.parked = False
             self.fire_channel("CHANNEL_UNPARK", ch)
+        self.stop_playback(ch)
         if ch.app is not None:
             app, data = ch.app, ch.app_data
             ch.app = None
             self.fire_channel(
                 "CHANNEL_EXECUTE_COMPLETE",
                 ch,
-                [
-                    ("Application", app),
-                    ("Application-Data", data),
-                    ("Application-Response", "_none_"),
-                ],
+                app_headers(app, data, ch.app_uuid, "_none_"),
             )
         self.set_state(ch, "CS_HANGUP")
         self.set_callstate(ch, "HANGUP")
@@ -723,6 +774,12 @@ class Core:
         return f"-ERR {cause}\n"
 
     def start_target(self, ch: Channel, target: str, extra: list[str]) -> None:
+        if ch.direction == "outbound" and not ch.swapped:
+            # Once originated, FreeSWITCH shows the far end as the caller on our leg.
+            ch.swapped = True
+            old_name, old_num = ch.caller_id_name, ch.caller_id_number
+            ch.caller_id_name, ch.caller_id_number = ch.callee_id_name, ch.callee_id_number
+            ch.callee_id_name, ch.callee_id_number = old_name, old_num
         if target.startswith("&"):
             m = re.match(r"&([\w:]+)\((.*)\)$", target, re.S)
             app, data = (m.group(1), m.group(2)) if m else (target[1:], "")
@@ -786,6 +843,8 @@ class Core:
             )
             ch.codec = ("L16", 8000, 128000)
             ch.callee_id_name, ch.callee_id_number = "Outbound Call", context
+            ch.variables["other_loopback_leg_uuid"] = new_uuid()
+            ch.variables["loopback_leg"] = "A"
         else:
             ch = self._new_channel(
                 uuid=uuid,
@@ -802,6 +861,9 @@ class Core:
             ch.callee_id_name, ch.callee_id_number = "Outbound Call", dest
         if on_created:
             on_created(ch)
+        if "origination_uuid" in variables:
+            # FreeSWITCH renames the session to the requested uuid and says so.
+            self.fire_channel("CHANNEL_UUID", ch, [("Old-Unique-ID", new_uuid())])
         self.fire_channel("CHANNEL_OUTGOING", ch)
         self.set_state(ch, "CS_INIT")
         self.fire_channel("CHANNEL_CREATE", ch)
@@ -824,6 +886,7 @@ class Core:
             or (extra[4] if extra and len(extra) >= 5 and extra[4].isdigit() else timeout_default)
         )
         ignore_early = variables.get("ignore_early_media", "false").lower() in ("true", "1", "yes")
+        ch.defer_early = not ignore_early
         waits = [asyncio.ensure_future(ch.answered.wait()), asyncio.ensure_future(ch.gone.wait())]
         if not ignore_early:
             waits.append(asyncio.ensure_future(ch.early.wait()))
@@ -870,13 +933,17 @@ class Core:
         clock = self.clock
         await clock.sleep(outcome.ring)
         fail = outcome.fail_cause
+        if ch.kind == "sofia":
+            ch.network_addr = "127.0.0.1"  # any SIP reply tells us the far end's address
         if fail:
             self.hangup(ch, fail)
             return
         if outcome.action == "early_media":
             self.mark_progress(ch, media=True)
             await asyncio.Event().wait()
-        self.mark_progress(ch)
+        if outcome.answer_after > 0 or outcome.action == "no_answer":
+            # 180 Ringing; a phone that picks up at once sends 200 OK straight away.
+            self.mark_progress(ch)
         if outcome.action == "no_answer":
             await asyncio.Event().wait()
         await clock.sleep(outcome.answer_after)
@@ -891,9 +958,7 @@ class Core:
     def _start_loopback_b(
         self, a: Channel, variables: dict[str, str], ext: str, context: str
     ) -> None:
-        b_uuid = new_uuid()
-        a.variables["other_loopback_leg_uuid"] = b_uuid
-        a.variables["loopback_leg"] = "A"
+        b_uuid = a.variables["other_loopback_leg_uuid"]
         bvars = {k: v for k, v in variables.items() if k not in ("origination_uuid",)}
         if "origination_uuid" in variables:
             bvars = {"origination_uuid": variables["origination_uuid"], **bvars}
@@ -914,14 +979,17 @@ class Core:
         b.codec = ("L16", 8000, 128000)
         b.callee_id_name, b.callee_id_number = "Outbound Call", context
         b.partner, a.partner = a, b
-        apps = self.scenario.dialplan_for(ext)
-        outcome = self.scenario.for_lead(ext) if apps is None else None
-        if outcome is not None:
-            a.outcome = b.outcome = outcome
         self.set_state(b, "CS_INIT")
         self.fire_channel("CHANNEL_CREATE", b)
         self.set_callstate(b, "RINGING")
         self.set_state(b, "CS_ROUTING")
+        apps = self.scenario.dialplan_for(ext)
+        if apps is None and not self.scenario.routes(ext):
+            b.spawn(self._b_no_route(b))
+            return
+        outcome = self.scenario.for_lead(ext) if apps is None else None
+        if outcome is not None:
+            a.outcome = b.outcome = outcome
         if apps is None and outcome is not None:
             if outcome.action in ("no_route",):
                 b.spawn(self._b_no_route(b))
@@ -972,12 +1040,17 @@ class Core:
         ch.app, ch.app_data = app, data
         ch.variables["current_application"] = app
         ch.variables["current_application_data"] = data
-        extra: Headers = [("Application", app), ("Application-Data", data)]
-        if app_uuid:
-            extra.append(("Application-UUID", app_uuid))
-        else:
-            extra.append(("Application-UUID", new_uuid()))
+        ch.app_uuid = app_uuid or new_uuid()
+        extra = app_headers(app, data, ch.app_uuid)
         self.fire_channel("CHANNEL_EXECUTE", ch, extra)
+        if ch.pending_early:
+            ch.pending_early = False
+
+            def early() -> None:
+                if ch.alive and ch.callstate not in ("EARLY", "ACTIVE"):
+                    self.set_callstate(ch, "EARLY")
+
+            asyncio.get_running_loop().call_soon(early)
         if handler is None:
             ch.app = None
             self.hangup(ch, "DESTINATION_OUT_OF_ORDER")
@@ -989,23 +1062,41 @@ class Core:
         ch.variables["last_app"] = app
         ch.variables["last_arg"] = data
         self.fire_channel(
-            "CHANNEL_EXECUTE_COMPLETE",
-            ch,
-            [("Application", app), ("Application-Data", data), ("Application-Response", response)]
-            + [e for e in extra if e[0] == "Application-UUID"],
+            "CHANNEL_EXECUTE_COMPLETE", ch, app_headers(app, data, ch.app_uuid, response)
         )
         return response
 
+    def start_playback(self, ch: Channel, target: str) -> None:
+        ch.playing = target
+        kind = target.split("://", 1)[0] if "://" in target else "native"
+        self.fire_channel(
+            "PLAYBACK_START", ch, [("Playback-File-Type", kind), ("Playback-File-Path", target)]
+        )
+
+    def stop_playback(self, ch: Channel, status: str = "break") -> None:
+        target = ch.playing
+        if target is None:
+            return
+        ch.playing = None
+        kind = target.split("://", 1)[0] if "://" in target else "native"
+        self.fire_channel(
+            "PLAYBACK_STOP",
+            ch,
+            [
+                ("Playback-File-Type", kind),
+                ("Playback-File-Path", target),
+                ("Playback-Status", status),
+            ],
+        )
+
     async def play(self, ch: Channel, target: str) -> None:
         ch.variables["playback_file"] = target
-        self.fire_channel("PLAYBACK_START", ch, [("Playback-File-Path", target)])
-        await self.clock.sleep(playback_seconds(target, self.playback_default))
+        self.start_playback(ch, target)
         secs = playback_seconds(target, self.playback_default)
+        await self.clock.sleep(secs)
         ch.variables["playback_seconds"] = str(int(secs))
         ch.variables["playback_ms"] = str(int(secs * 1000))
-        self.fire_channel(
-            "PLAYBACK_STOP", ch, [("Playback-File-Path", target), ("Playback-Status", "done")]
-        )
+        self.stop_playback(ch, "done")
 
     # -- bridging ----------------------------------------------------------------------
 
@@ -1024,18 +1115,19 @@ class Core:
             self.fire_channel(
                 "CHANNEL_EXECUTE_COMPLETE",
                 ch,
-                [
-                    ("Application", app),
-                    ("Application-Data", data),
-                    ("Application-Response", "_none_"),
-                ],
+                app_headers(app, data, ch.app_uuid, "_none_"),
             )
 
     def bridge(self, a: Channel, b: Channel, via_api: bool = True) -> None:
         """uuid_bridge semantics: both legs leave their apps and are bridged."""
         now = self.clock.now_us()
+        a.other_leg, b.other_leg = b, a
+        a.bridge_originator, b.bridge_originator = True, False
         for ch in (a, b):
             self._leave_current_app(ch)
+            if via_api:
+                other = b if ch is a else a
+                ch.transfer_source = f"{now // 1_000_000}:{new_uuid()}:uuid_br:{other.uuid}"
         for ch in (a, b):
             if via_api:
                 self.set_state(ch, "CS_HIBERNATE")

@@ -200,6 +200,13 @@ class Scenario:
     def dialplan_for(self, extension: str) -> list[tuple[str, str]] | None:
         return self.dialplan.get(extension)
 
+    def routes(self, extension: str) -> bool:
+        """Whether a loopback/transfer extension exists: with a `dialplan` section,
+        only its extensions and rule matches do (others get NO_ROUTE_DESTINATION)."""
+        if not self.dialplan or extension in self.dialplan:
+            return True
+        return any(r.pattern.search(extension) for r in self.rules)
+
     def _statistical(self) -> Outcome:
         st = self.statistical or {}
         rng = self.rng
