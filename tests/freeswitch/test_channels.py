@@ -1,0 +1,174 @@
+"""Originate, far ends, hangup causes, channel APIs and limits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from freeswitch.simulator import Simulator
+from freeswitch.simulator.testing import RawEslClient
+
+VARS = (
+    "{origination_uuid=%s,ignore_early_media=true,originate_timeout=30,"
+    "origination_caller_id_number=15550100,origination_caller_id_name=Acme,"
+    "dialer_lead_id=42}"
+)
+
+
+def originate(c: RawEslClient, uuid: str, number: str, app: str = "&park()") -> str:
+    job = "job-" + uuid
+    c.command(f"bgapi originate {VARS % uuid}sofia/gateway/gw1/{number} {app}", [("Job-UUID", job)])
+    return c.wait_event(lambda d: d.get("Job-UUID") == job, timeout=10)["_body"]
+
+
+def names_for(c: RawEslClient, uuid: str) -> list[str]:
+    return [e["Event-Name"] for e in c.events() if e.get("Unique-ID") == uuid]
+
+
+def test_answered_originate_event_order_and_headers(sim: Simulator, client: RawEslClient) -> None:
+    client.command("event plain ALL")
+    assert originate(client, "u-1", "+15550001234") == "+OK u-1\n"
+    client.wait_event(
+        lambda d: d.get("Event-Name") == "CHANNEL_DESTROY" and d["Unique-ID"] == "u-1"
+    )
+    seq = [n for n in names_for(client, "u-1") if n not in ("CHANNEL_STATE", "CHANNEL_CALLSTATE")]
+    assert seq == [
+        "CHANNEL_UUID", "CHANNEL_OUTGOING", "CHANNEL_CREATE", "CHANNEL_ORIGINATE",
+        "CHANNEL_PROGRESS", "CHANNEL_ANSWER", "CHANNEL_EXECUTE", "CHANNEL_PARK",
+        "CHANNEL_HANGUP", "CHANNEL_UNPARK", "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY",
+    ]  # fmt: skip
+    ev = {e["Event-Name"]: e for e in client.events() if e.get("Unique-ID") == "u-1"}
+    create = ev["CHANNEL_CREATE"]
+    assert create["Call-Direction"] == "outbound"
+    assert create["Channel-Call-UUID"] == "u-1"
+    assert create["Answer-State"] == "ringing"
+    assert create["variable_dialer_lead_id"] == "42"
+    assert create["Caller-Caller-ID-Number"] == "15550100"
+    assert create["Caller-Destination-Number"] == "+15550001234"
+    assert ev["CHANNEL_ANSWER"]["Answer-State"] == "answered"
+    assert ev["CHANNEL_ANSWER"]["variable_amd_result"] == "HUMAN"
+    done = ev["CHANNEL_HANGUP_COMPLETE"]
+    assert done["Hangup-Cause"] == "NORMAL_CLEARING"
+    assert done["variable_billsec"] == "5"
+    assert done["variable_answersec"] == "1"
+    assert done["variable_hangup_cause_q850"] == "16"
+
+
+@pytest.mark.parametrize(
+    ("number", "cause"),
+    [
+        ("+15551110000", "USER_BUSY"),
+        ("+15553330000", "UNALLOCATED_NUMBER"),
+        ("+15555550000", "CALL_REJECTED"),
+    ],
+)
+def test_failures(client: RawEslClient, number: str, cause: str) -> None:
+    client.command("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+    assert originate(client, "f-" + cause, number) == f"-ERR {cause}\n"
+    ev = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
+    assert ev["Hangup-Cause"] == cause
+
+
+def test_no_answer_times_out(client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+    job = "na"
+    client.command(
+        "bgapi originate {originate_timeout=5}sofia/gateway/gw1/+15552220000 &park()",
+        [("Job-UUID", job)],
+    )
+    assert client.wait_event(lambda d: d.get("Job-UUID") == job)["_body"] == "-ERR NO_ANSWER\n"
+    assert client.wait_event(lambda d: "Hangup-Cause" in d)["Hangup-Cause"] == "NO_ANSWER"
+
+
+def test_machine_answer_is_marked(client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_ANSWER BACKGROUND_JOB")
+    assert originate(client, "m-1", "+15554440000") == "+OK m-1\n"
+    assert (
+        client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_ANSWER")["variable_amd_result"]
+        == "MACHINE"
+    )
+
+
+def test_uuid_apis_and_kill(sim: Simulator, client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+    assert originate(client, "k-1", "+15556660000") == "+OK k-1\n"
+    assert client.api("uuid_exists k-1") == "true"
+    assert client.api("uuid_setvar k-1 foo bar") == "+OK\n"
+    assert client.api("uuid_getvar k-1 foo") == "bar"
+    assert client.api("uuid_getvar k-1 dialer_lead_id") == "42"
+    assert client.api("uuid_broadcast k-1 tone_stream://%(100,0,440) aleg") == "+OK Message sent\n"
+    rows = json.loads(client.api("show channels as json"))
+    assert rows["row_count"] == 1 and rows["rows"][0]["uuid"] == "k-1"
+    assert client.api("show channels").endswith("\n\n1 total.\n")
+    assert client.api("uuid_kill k-1") == "+OK\n"
+    assert client.wait_event(lambda d: d.get("Unique-ID") == "k-1")["Hangup-Cause"] == (
+        "NORMAL_CLEARING"
+    )
+    assert client.api("uuid_kill k-1") == "-ERR No such channel!\n"
+    assert client.api("uuid_exists k-1") == "false"
+    assert client.api("show channels as json") == '{"row_count":0}'
+    assert sim.originate_log[0].endswith("sofia/gateway/gw1/+15556660000 &park()")
+
+
+def test_uuid_bridge_and_transfer(client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_BRIDGE BACKGROUND_JOB")
+    assert originate(client, "b-1", "+15556660001") == "+OK b-1\n"
+    assert originate(client, "b-2", "+15556660002") == "+OK b-2\n"
+    assert client.api("uuid_bridge b-1 b-2") == "+OK b-2\n"
+    ev = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_BRIDGE")
+    assert (ev["Bridge-A-Unique-ID"], ev["Bridge-B-Unique-ID"]) == ("b-1", "b-2")
+    assert client.api("uuid_bridge b-1 nope") == "-ERR Invalid uuid\n"
+    assert client.api("uuid_transfer b-2 &park()") == "+OK\n"
+    assert client.api("hupall") == "+OK hangup all channels with cause MANAGER_REQUEST\n"
+
+
+def test_endpoints(client: RawEslClient) -> None:
+    assert client.api("originate error/user_busy &park()") == "-ERR USER_BUSY\n"
+    assert client.api("originate nosuch/foo &park()") == "-ERR CHAN_NOT_IMPLEMENTED\n"
+    assert client.api("originate null/x &park()").startswith("+OK ")
+    assert client.api("originate {ignore_early_media=true}user/1001 &park()").startswith("+OK ")
+    assert client.api("originate loopback/+15550001/default &park()").startswith("+OK ")
+    assert client.api("originate sofia/internal/+15550002@10.0.0.1 &park()").startswith("+OK ")
+    assert client.api("originate onlyone").startswith("-USAGE:")
+
+
+def test_sessions_per_second_and_max_sessions(client: RawEslClient) -> None:
+    assert client.api("fsctl sps 2") == "+OK sessions per second: 2\n"
+    results = [client.api("originate null/x &park()") for _ in range(4)]
+    assert results.count("-ERR DESTINATION_OUT_OF_ORDER\n") >= 1
+    assert client.api("fsctl sps 1000") == "+OK sessions per second: 1000\n"
+    assert client.api("fsctl max_sessions 1") == "+OK max sessions: 1\n"
+    assert client.api("originate null/y &park()") == "-ERR DESTINATION_OUT_OF_ORDER\n"
+    assert "session(s) per Sec out of max 1000" in client.api("status")
+
+
+def test_heartbeat_event() -> None:
+    with Simulator(time_scale=100, heartbeat_interval=20) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain HEARTBEAT")
+        ev = c.wait_event(lambda d: d.get("Event-Name") == "HEARTBEAT", timeout=3)
+        assert ev["Max-Sessions"] == "1000" and "Session-Per-Sec" in ev
+
+
+def test_greenswitch_against_the_simulator(sim: Simulator) -> None:
+    greenswitch = pytest.importorskip("greenswitch")
+    import gevent
+
+    esl = greenswitch.InboundESL(host="127.0.0.1", port=sim.port, password="ClueCon")
+    esl.connect()
+    jobs: list[str] = []
+    esl.register_handle("BACKGROUND_JOB", lambda ev: jobs.append(ev.headers.get("Job-UUID")))
+    assert esl.send("event plain ALL").headers["Reply-Text"] == "+OK event listener enabled plain"
+    assert esl.send("api uuid_exists x").data == "false"
+    r = esl.send("bgapi originate {origination_uuid=g-1}sofia/gateway/gw/+15556660009 &park()")
+    job = r.headers["Job-UUID"]
+    with gevent.Timeout(5):
+        while job not in jobs:
+            gevent.sleep(0.01)
+    assert esl.send("api uuid_kill g-1").data == "+OK\n"
+    esl.stop()
+    with pytest.raises(ValueError, match="Invalid password"):
+        greenswitch.InboundESL(host="127.0.0.1", port=sim.port, password="bad").connect()
