@@ -30,8 +30,8 @@ def make(strategy: str, wrap: int = 0) -> Simulator:
 
 def call(c: RawEslClient, uuid: str, number: str = "+15556660000") -> None:
     c.command(
-        "bgapi originate {origination_uuid=%s,ignore_early_media=true}"
-        "sofia/gateway/gw/%s &callcenter(sales@default)" % (uuid, number)
+        f"bgapi originate {{origination_uuid={uuid},ignore_early_media=true}}"
+        f"sofia/gateway/gw/{number} &callcenter(sales@default)"
     )
 
 
@@ -78,10 +78,12 @@ def test_callcenter_config_commands() -> None:
         assert c.api(cc + "queue list members sales@default") == "+OK\n"
         tiers = c.api(cc + "queue list tiers sales@default").splitlines()
         assert tiers[0] == "queue|agent|state|level|position"
-        assert "sales@default|2001|Ready|3|1" in tiers and tiers[-1] == "+OK"
+        assert "sales@default|2001|Ready|3|1" in tiers
+        assert tiers[-1] == "+OK"
         agents = c.api(cc + "agent list").splitlines()
         assert agents[0].startswith("name|instance_id|uuid|type|contact|status|state|")
-        assert agents[-1] == "+OK" and len(agents) == 6
+        assert agents[-1] == "+OK"
+        assert len(agents) == 6
         assert c.api(cc + "queue list").splitlines()[1].startswith("sales@default|longest-idle")
         assert c.api(cc + "queue load sales@default") == "+OK\n"
         assert c.api(cc + "queue reload sales@default") == "+OK\n"

@@ -100,7 +100,8 @@ def test_uuid_apis_and_kill(sim: Simulator, client: RawEslClient) -> None:
     assert client.api("uuid_getvar k-1 dialer_lead_id") == "42"
     assert client.api("uuid_broadcast k-1 tone_stream://%(100,0,440) aleg") == "+OK Message sent\n"
     rows = json.loads(client.api("show channels as json"))
-    assert rows["row_count"] == 1 and rows["rows"][0]["uuid"] == "k-1"
+    assert rows["row_count"] == 1
+    assert rows["rows"][0]["uuid"] == "k-1"
     assert client.api("show channels").endswith("\n\n1 total.\n")
     assert client.api("uuid_kill k-1") == "+OK\n"
     assert client.wait_event(lambda d: d.get("Unique-ID") == "k-1")["Hangup-Cause"] == (
@@ -150,7 +151,8 @@ def test_heartbeat_event() -> None:
         c.connect()
         c.command("event plain HEARTBEAT")
         ev = c.wait_event(lambda d: d.get("Event-Name") == "HEARTBEAT", timeout=3)
-        assert ev["Max-Sessions"] == "1000" and "Session-Per-Sec" in ev
+        assert ev["Max-Sessions"] == "1000"
+        assert "Session-Per-Sec" in ev
 
 
 def test_greenswitch_against_the_simulator(sim: Simulator) -> None:
