@@ -19,7 +19,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.DialerAdminConfig",  # django.contrib.admin with a site for admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -114,6 +114,10 @@ LEGAL_CALLING_END = time.fromisoformat(env.str("LEGAL_CALLING_END", default="21:
 LEAD_IMPORT_MAX_BYTES = env.int("LEAD_IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 CRM_SYNC_TIMEOUT = env.float("CRM_SYNC_TIMEOUT", default=30.0)
 CRM_SYNC_MAX_LEADS = env.int("CRM_SYNC_MAX_LEADS", default=1_000_000)
+# Big imports read phone numbers in this many worker processes (0 or 1: in the importing one).
+LEAD_IMPORT_WORKERS = env.int("LEAD_IMPORT_WORKERS", default=2)
+# From this many leads (CSV: from this many bytes / 80) an import uses the workers.
+LEAD_IMPORT_PARALLEL_FROM = env.int("LEAD_IMPORT_PARALLEL_FROM", default=50_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

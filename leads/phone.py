@@ -62,6 +62,19 @@ def parse_number(raw: str, default_region: str) -> NumberInfo:
     )
 
 
+def parse_numbers(raws: list[str], default_region: str) -> list[NumberInfo | str]:
+    """parse_number for a batch: each result, or the InvalidNumber reason as text.
+
+    Plain data in and out, so a big import can hand batches to worker processes."""
+    results: list[NumberInfo | str] = []
+    for raw in raws:
+        try:
+            results.append(parse_number(raw, default_region))
+        except InvalidNumber as exc:
+            results.append(str(exc))
+    return results
+
+
 @lru_cache(maxsize=65536)
 def number_timezones(e164: str) -> tuple[str, ...]:
     """Every IANA zone the number may ring in; empty when unknown."""

@@ -244,11 +244,11 @@ def test_a_failure_half_way_leaves_nothing_behind(crm, monkeypatch) -> None:  # 
     real_check = importing._LeadRules.check
     calls = []
 
-    def failing_check(self, values, line, crm_data=None):  # type: ignore[no-untyped-def]
+    def failing_check(self, values, line, crm_data=None, parsed=None):  # type: ignore[no-untyped-def]
         calls.append(line)
         if line == 5:
             raise RuntimeError("database went away")
-        return real_check(self, values, line, crm_data)
+        return real_check(self, values, line, crm_data, parsed)
 
     monkeypatch.setattr(importing._LeadRules, "check", failing_check)
     with pytest.raises(RuntimeError):

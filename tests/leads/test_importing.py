@@ -435,3 +435,24 @@ def test_import_reads_numbers_exactly_as_phonenumbers_does(raw: str) -> None:
     assert info.region == phonenumbers.region_code_for_number(parsed)
     zones = pn_timezone.time_zones_for_number(parsed)
     assert info.timezones == tuple(sorted(z for z in zones if z != "Etc/Unknown"))
+
+
+def test_big_imports_read_numbers_in_worker_processes_with_the_same_result(settings) -> None:  # type: ignore[no-untyped-def]
+    """Worker processes read the numbers; lines, reasons, order and duplicates stay true."""
+    settings.LEAD_IMPORT_WORKERS = 2
+    settings.LEAD_IMPORT_PARALLEL_FROM = 0
+    campaign = CampaignFactory()
+    DoNotCall.objects.create(number="+12025559000")
+    rows = [f"+1202555{n:04d},1,N{n}\n" for n in range(4500)]
+    rows[10] = "bad,1,Bad\n"  # line 12
+    rows[3000] = "+12025550001,1,Again\n"  # line 3002: duplicate of line 3
+    rows[4400] = "+1 202 555 9000,1,Dnc\n"  # line 4402
+    report = run(campaign, "number,priority,first_name\n" + "".join(rows))
+    got = reasons(report)
+    assert list(got) == [12, 3002, 4402]
+    assert "invalid number 'bad'" in got[12]
+    assert "duplicate of line 3" in got[3002]
+    assert "Do-Not-Call" in got[4402]
+    assert report.imported == 4497
+    lead = Lead.objects.get(campaign=campaign, first_name="N4499")
+    assert (lead.number, lead.timezone) == ("+12025554499", "America/New_York")
