@@ -1,0 +1,864 @@
+"""Agent desktop rules: status, lead cards, call actions, dispositions, callbacks, messages
+and the negotiated logout.
+
+Views and the dialer are thin callers. Every function takes the agent and `now`, runs in one
+transaction on the agent's desk row (locked, so a click and a dialer event never interleave)
+and pushes "changed" to the agent's browser after commit. `DesktopError` is a refusal the
+agent reads; `NotYours` (403) is an agent reaching for another agent's call or lead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.models import (
+    Agent,
+    AgentDesk,
+    AgentMessage,
+    AgentStatus,
+    DeskCallState,
+    Disposition,
+    DispositionOutcome,
+    MessageKind,
+)
+from campaigns.models import Campaign, CampaignType
+from dialer.models import Call, CallResult
+from leads import lifecycle
+from leads.models import Lead, LeadState
+
+from . import dialer_bridge as bridge
+from .push import push_to_agent
+
+log = logging.getLogger("agents.desktop")
+
+# Seconds added to a known wait before logoff is authorized (the dialer's own latency).
+LOGOUT_GRACE_SECONDS = 5
+BREAK_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Technical issue")
+LOGGED_IN_REASON = "Logged in"
+LOGOUT_PENDING_REASON = "Logout pending"
+DISPOSITION_REQUIRED_REASON = "Disposition required"
+BUSY_STATES = (
+    DeskCallState.DIALING,
+    DeskCallState.OFFERED,
+    DeskCallState.TALKING,
+    DeskCallState.HELD,
+    DeskCallState.WRAP_UP,
+)
+ON_CALL_STATES = (DeskCallState.TALKING, DeskCallState.HELD)
+
+
+class DesktopError(Exception):
+    """A refusal in words the agent understands (nothing was changed)."""
+
+
+class NotYours(PermissionDenied):
+    """The call or lead belongs to another agent."""
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def desk_for(agent: Agent) -> AgentDesk:
+    desk, _created = AgentDesk.objects.get_or_create(agent=agent)
+    return desk
+
+
+def _locked_desk(agent: Agent) -> AgentDesk:
+    desk_for(agent)
+    return AgentDesk.objects.select_for_update().select_related("agent__user").get(agent=agent)
+
+
+def _changed(agent: Agent, what: str, **data: Any) -> None:
+    push_to_agent(agent.pk, "changed", {"what": what, **data})
+
+
+def _set_call_state(desk: AgentDesk, state: str, *, now: datetime, **fields: Any) -> None:
+    desk.call_state = state
+    desk.call_state_since = now
+    for name, value in fields.items():
+        setattr(desk, name, value)
+    desk.save()
+
+
+def _idle(desk: AgentDesk, *, now: datetime) -> None:
+    _set_call_state(
+        desk,
+        DeskCallState.IDLE,
+        now=now,
+        lead=None,
+        call=None,
+        card_expires_at=None,
+        wrap_up_until=None,
+    )
+
+
+def _message(
+    agent: Agent, *, kind: str, title: str, text: str, now: datetime, **fields: Any
+) -> AgentMessage:
+    return AgentMessage.objects.create(
+        agent=agent, kind=kind, title=title[:160], text=text, created_at=now, **fields
+    )
+
+
+def _is_logged_in(agent: Agent, desk: AgentDesk) -> bool:
+    return agent.status != AgentStatus.LOGGED_OUT and desk.logged_in_at is not None
+
+
+def _require_logged_in(agent: Agent, desk: AgentDesk) -> None:
+    if not _is_logged_in(agent, desk):
+        raise DesktopError("Log in to your queues first.")
+
+
+def own_call(agent: Agent, call_id: int) -> Call:
+    """The agent's call, or NotYours: their desk shows it, or the dialer gave it to them."""
+    call = Call.objects.select_related("campaign__queue", "lead").filter(pk=call_id).first()
+    if call is None:
+        raise NotYours("No such call.")
+    desk = desk_for(agent)
+    if call.agent_id != agent.pk and desk.call_id != call.pk:
+        raise NotYours("This call belongs to another agent.")
+    return call
+
+
+def own_lead(agent: Agent, lead_id: int) -> Lead:
+    """The agent's lead: on their card, reserved for them, or one of their calls."""
+    lead = Lead.objects.select_related("campaign__queue").filter(pk=lead_id).first()
+    if lead is None:
+        raise NotYours("No such lead.")
+    desk = desk_for(agent)
+    if (
+        desk.lead_id == lead.pk
+        or lead.reserved_by_id == agent.pk
+        or Call.objects.filter(lead=lead, agent=agent).exists()
+    ):
+        return lead
+    raise NotYours("This lead belongs to another agent.")
+
+
+def agent_queue_ids(agent: Agent) -> list[int]:
+    return list(agent.tiers.values_list("queue_id", flat=True))
+
+
+# --- Status: login, Ready, Not Ready ----------------------------------------------------------
+
+
+def agent_login(*, agent: Agent, now: datetime) -> AgentDesk:
+    """Log in to the agent's queues, Not Ready until they choose Ready. Campaigns that
+    started before the login are announced now."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        desk.logged_in_at = now
+        desk.logout_requested_at = None
+        desk.logout_authorized_at = None
+        desk.save()
+        bridge.set_agent_status(agent, AgentStatus.ON_BREAK, reason=LOGGED_IN_REASON, now=now)
+        _announce_running_campaigns(agent, now=now)
+        _changed(agent, "status")
+    return desk
+
+
+def agent_go_ready(*, agent: Agent, now: datetime) -> None:
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_logged_in(agent, desk)
+        if desk.logout_pending:
+            raise DesktopError("Your logout is pending: you cannot take calls now.")
+        if desk.call_state == DeskCallState.WRAP_UP and not _disposition_set(desk):
+            desk.ready_after_wrap_up = True
+            desk.save()
+            if desk.wrap_up_until and now >= desk.wrap_up_until:
+                raise DesktopError("Set a disposition for your last call first.")
+            return  # Ready again as soon as wrap-up ends
+        bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+        _changed(agent, "status")
+
+
+def agent_go_not_ready(*, agent: Agent, reason: str, now: datetime) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise DesktopError("Pick a reason for Not Ready.")
+    if len(reason) > 100:
+        raise DesktopError("Keep the reason under 100 characters.")
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_logged_in(agent, desk)
+        if desk.logout_pending:
+            raise DesktopError("Your logout is pending.")
+        desk.ready_after_wrap_up = False
+        desk.save()
+        bridge.set_agent_status(agent, AgentStatus.ON_BREAK, reason=reason, now=now)
+        _changed(agent, "status")
+
+
+# --- Negotiated logout ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    completed: bool
+    authorized_at: datetime | None  # None: after the current call and its wrap-up
+
+
+def _logout_eta(desk: AgentDesk, *, now: datetime) -> datetime | None:
+    grace = timedelta(seconds=LOGOUT_GRACE_SECONDS)
+    if desk.call_state in (DeskCallState.DIALING, DeskCallState.OFFERED):
+        # A call being set up for the agent: it rings for at most the campaign's timeout.
+        campaign = desk.call.campaign if desk.call_id and desk.call else None
+        setup = campaign.agent_dial_timeout if campaign else 30
+        return now + timedelta(seconds=setup) + grace
+    if desk.call_state == DeskCallState.WRAP_UP and desk.wrap_up_until:
+        return max(desk.wrap_up_until, now) + grace
+    return None  # on a call: known when it ends
+
+
+def agent_request_logout(*, agent: Agent, now: datetime) -> LogoutResult:
+    """Log out now, or, when the dialer chose the agent for a call being set up or they are on
+    a call or in wrap-up, stop offering them calls at once and log out when authorized."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_logged_in(agent, desk)
+        if desk.logout_pending:
+            return LogoutResult(False, desk.logout_authorized_at)
+        if desk.call_state == DeskCallState.CARD and desk.lead_id:
+            # A preview card without a call: the record simply goes back to the list.
+            _release_card(agent, desk, now=now, reason="agent logged out")
+        if desk.call_state not in BUSY_STATES:
+            _complete_logout(agent, desk, now=now, negotiated=False)
+            return LogoutResult(True, now)
+        eta = _logout_eta(desk, now=now)
+        desk.logout_requested_at = now
+        desk.logout_authorized_at = eta
+        desk.save()
+        # On Break at once: neither mod_callcenter nor the selector counts the agent any more.
+        bridge.set_agent_status(agent, AgentStatus.ON_BREAK, reason=LOGOUT_PENDING_REASON, now=now)
+        _message(
+            agent,
+            kind=MessageKind.LOGOUT,
+            title="Awaiting logoff authorization",
+            text=_logout_text(desk),
+            now=now,
+            countdown_until=eta,
+        )
+        _changed(agent, "logout", authorized_at=eta.isoformat() if eta else None)
+    return LogoutResult(False, eta)
+
+
+def _logout_text(desk: AgentDesk) -> str:
+    if desk.logout_authorized_at is None:
+        return (
+            "You asked to log out during a call. Logoff is authorized when the call and its "
+            "wrap-up end; no new calls are offered to you."
+        )
+    return (
+        "You asked to log out while a call was being set up or wrapped up for you. No new "
+        "calls are offered to you; logoff is authorized when the countdown ends."
+    )
+
+
+def _update_logout_countdown(agent: Agent, desk: AgentDesk, *, now: datetime) -> None:
+    if not desk.logout_pending:
+        return
+    desk.logout_authorized_at = _logout_eta(desk, now=now)
+    desk.save()
+    AgentMessage.objects.filter(
+        agent=agent, kind=MessageKind.LOGOUT, created_at__gte=desk.logout_requested_at
+    ).update(countdown_until=desk.logout_authorized_at, text=_logout_text(desk), read_at=None)
+
+
+def _complete_logout(agent: Agent, desk: AgentDesk, *, now: datetime, negotiated: bool) -> None:
+    if negotiated:
+        # Confirm in the same message the agent was watching, and unread again.
+        AgentMessage.objects.filter(
+            agent=agent, kind=MessageKind.LOGOUT, created_at__gte=desk.logout_requested_at
+        ).update(
+            title="Logoff authorized",
+            text=f"Logoff was authorized at {_hms(now)}; you are logged out of your queues.",
+            countdown_until=now,
+            read_at=None,
+        )
+    desk.logged_in_at = None
+    desk.logout_requested_at = None
+    desk.logout_authorized_at = now if negotiated else None
+    desk.ready_after_wrap_up = True
+    _idle(desk, now=now)
+    bridge.set_agent_status(agent, AgentStatus.LOGGED_OUT, now=now)
+    _changed(agent, "logged_out")
+
+
+def _hms(at: datetime) -> str:
+    from django.conf import settings
+
+    return at.astimezone(ZoneInfo(settings.ACCOUNT_TIMEZONE)).strftime("%H:%M:%S")
+
+
+# --- The clock: countdowns that end -------------------------------------------------------------
+
+
+def desk_tick(*, agent: Agent, now: datetime) -> None:
+    """Apply what is due: a Push Preview card whose countdown ended, the end of wrap-up, an
+    authorized logoff. The browser calls it when a countdown it shows reaches zero; a
+    periodic task may call `desk_tick_all`."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        if (
+            desk.call_state == DeskCallState.CARD
+            and desk.card_expires_at is not None
+            and now >= desk.card_expires_at
+        ):
+            lead = desk.lead
+            _release_card(agent, desk, now=now, reason="push preview countdown ended")
+            _message(
+                agent,
+                kind=MessageKind.SYSTEM,
+                title="Lead card returned to the list",
+                text=f"The countdown for {lead.full_name if lead else 'the lead'} ended.",
+                now=now,
+            )
+            _changed(agent, "card_expired")
+        if (
+            desk.call_state == DeskCallState.WRAP_UP
+            and desk.wrap_up_until
+            and (now >= desk.wrap_up_until)
+        ):
+            if _disposition_set(desk):
+                _end_wrap_up(agent, desk, now=now)
+            elif agent.status == AgentStatus.AVAILABLE:
+                # No next call before the last one has its disposition.
+                bridge.set_agent_status(
+                    agent, AgentStatus.ON_BREAK, reason=DISPOSITION_REQUIRED_REASON, now=now
+                )
+                _changed(agent, "disposition_required")
+        if (
+            desk.logout_pending
+            and desk.call_state in (DeskCallState.IDLE, DeskCallState.CARD)
+            and (desk.logout_authorized_at is None or now >= desk.logout_authorized_at)
+        ):
+            _complete_logout(agent, desk, now=now, negotiated=True)
+
+
+def desk_tick_all(*, now: datetime) -> int:
+    """Tick every desk with something due (for a periodic task)."""
+    from django.db.models import Q
+
+    due = AgentDesk.objects.filter(
+        Q(card_expires_at__lte=now, call_state=DeskCallState.CARD)
+        | Q(wrap_up_until__lte=now, call_state=DeskCallState.WRAP_UP)
+        | Q(logout_requested_at__isnull=False)
+    ).select_related("agent__user")
+    count = 0
+    for desk in due:
+        desk_tick(agent=desk.agent, now=now)
+        count += 1
+    return count
+
+
+def _disposition_set(desk: AgentDesk) -> bool:
+    return desk.call is not None and desk.call.disposition_id is not None
+
+
+def _end_wrap_up(agent: Agent, desk: AgentDesk, *, now: datetime) -> None:
+    ready = desk.ready_after_wrap_up and not desk.logout_pending
+    _idle(desk, now=now)
+    if ready and agent.status != AgentStatus.AVAILABLE:
+        bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+    _changed(agent, "wrap_up_ended")
+
+
+# --- What the dialer tells the desktop ------------------------------------------------------------
+
+
+def desk_card_offered(
+    *, agent: Agent, lead: Lead, now: datetime, expires_at: datetime | None = None
+) -> None:
+    """Push Preview: the selector reserved `lead` for the agent; the card arrives by itself
+    and must be accepted before `expires_at` (default: the campaign's countdown)."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        if expires_at is None:
+            expires_at = now + timedelta(seconds=lead.campaign.preview_timeout)
+        _set_call_state(
+            desk, DeskCallState.CARD, now=now, lead=lead, call=None, card_expires_at=expires_at
+        )
+        _changed(agent, "card", lead_id=lead.pk)
+
+
+def desk_call_offered(*, agent: Agent, call: Call, now: datetime) -> None:
+    """mod_callcenter chose the agent for `call` (their phone rings)."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _set_call_state(
+            desk, DeskCallState.OFFERED, now=now, call=call, lead=call.lead, card_expires_at=None
+        )
+        _update_logout_countdown(agent, desk, now=now)
+        _changed(agent, "offered", call_id=call.pk)
+
+
+def desk_call_bridged(*, agent: Agent, call: Call, now: datetime) -> None:
+    """The customer and the agent are talking: the lead card appears (Progressive,
+    Predictive) or turns into a call (Preview, Push Preview)."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        if call.agent_id != agent.pk:
+            Call.objects.filter(pk=call.pk).update(
+                agent=agent, agent_name=agent.display_name[:150], agent_extension=agent.extension
+            )
+            call.agent = agent
+        _set_call_state(
+            desk,
+            DeskCallState.TALKING,
+            now=now,
+            call=call,
+            lead=call.lead,
+            card_expires_at=None,
+            wrap_up_until=None,
+        )
+        _update_logout_countdown(agent, desk, now=now)
+        _changed(agent, "bridged", call_id=call.pk)
+
+
+def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
+    """The call hung up. After a conversation: wrap-up for the queue's wrap-up time. A dial
+    that never reached the agent leaves nothing to wrap up."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        if desk.call_id not in (None, call.pk):
+            return  # an old call's late event
+        if desk.call_state in ON_CALL_STATES:
+            seconds = call.campaign.queue.wrap_up_time
+            desk.ready_after_wrap_up = agent.status == AgentStatus.AVAILABLE or (
+                desk.ready_after_wrap_up and agent.status != AgentStatus.LOGGED_OUT
+            )
+            _set_call_state(
+                desk,
+                DeskCallState.WRAP_UP,
+                now=now,
+                call=call,
+                lead=call.lead,
+                wrap_up_until=now + timedelta(seconds=seconds),
+            )
+            _update_logout_countdown(agent, desk, now=now)
+            _changed(agent, "wrap_up", call_id=call.pk)
+        elif desk.call_state in (DeskCallState.DIALING, DeskCallState.OFFERED):
+            call.refresh_from_db()
+            _message(
+                agent,
+                kind=MessageKind.SYSTEM,
+                title=f"Call not connected: {call.get_result_display()}",
+                text=f"{call.lead.full_name}: the call ended before it was connected to you.",
+                now=now,
+            )
+            _idle(desk, now=now)
+            _update_logout_countdown(agent, desk, now=now)
+            _changed(agent, "call_ended", call_id=call.pk)
+    desk_tick(agent=agent, now=now)
+
+
+# --- Preview and Push Preview cards -------------------------------------------------------------
+
+
+def agent_get_preview_record(*, agent: Agent, campaign: Campaign, now: datetime) -> Lead:
+    """Preview: the agent asks for the next record of the calling list."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_logged_in(agent, desk)
+        if desk.logout_pending:
+            raise DesktopError("Your logout is pending.")
+        if desk.call_state != DeskCallState.IDLE:
+            raise DesktopError("Finish the current lead card or call first.")
+        if campaign.queue_id not in agent_queue_ids(agent):
+            raise NotYours("You are not assigned to this campaign.")
+        if not campaign.is_running:
+            raise DesktopError(f"{campaign.name} is not running.")
+        if campaign.type != CampaignType.PREVIEW:
+            raise DesktopError(f"{campaign.name} sends its records to you by itself.")
+        lead = bridge.select_preview_lead(campaign, agent, now)
+        if lead is None:
+            raise DesktopError(f"No record of {campaign.name} can be called now.")
+        _set_call_state(
+            desk, DeskCallState.CARD, now=now, lead=lead, call=None, card_expires_at=None
+        )
+        _changed(agent, "card", lead_id=lead.pk)
+    return lead
+
+
+def _own_card(agent: Agent, desk: AgentDesk, lead: Lead) -> None:
+    if desk.lead_id != lead.pk or desk.call_state != DeskCallState.CARD:
+        if lead.reserved_by_id not in (None, agent.pk):
+            raise NotYours("This lead card belongs to another agent.")
+        raise DesktopError("This lead card is no longer yours to connect or skip.")
+
+
+def agent_connect_card(*, agent: Agent, lead: Lead, now: datetime) -> Call:
+    """Preview Connect or Push Preview Accept: dial the customer for this agent."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _own_card(agent, desk, lead)
+        if desk.card_expires_at is not None and now >= desk.card_expires_at:
+            raise DesktopError("The countdown ended: the card went back to the list.")
+        lead.refresh_from_db()
+        if lead.state != LeadState.RESERVED or lead.reserved_by_id != agent.pk:
+            _idle(desk, now=now)
+            _changed(agent, "card_lost")
+            raise DesktopError("This record was taken back; ask for another one.")
+        call = bridge.preview_accept(agent=agent, lead=lead, now=now)
+        _set_call_state(
+            desk, DeskCallState.DIALING, now=now, call=call, lead=lead, card_expires_at=None
+        )
+        _changed(agent, "dialing", call_id=call.pk)
+    return call
+
+
+def agent_skip_card(*, agent: Agent, lead: Lead, now: datetime) -> None:
+    """Preview Skip or Push Preview Reject: the record goes back to the list."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _own_card(agent, desk, lead)
+        reject = desk.card_expires_at is not None
+        _release_card(
+            agent, desk, now=now, reason="rejected by agent" if reject else "skipped by agent"
+        )
+        _changed(agent, "card_skipped")
+
+
+def _release_card(agent: Agent, desk: AgentDesk, *, now: datetime, reason: str) -> None:
+    lead = desk.lead
+    if lead is not None:
+        lead.refresh_from_db()
+        if lead.state == LeadState.RESERVED and lead.reserved_by_id == agent.pk:
+            bridge.preview_skip(agent=agent, lead=lead, now=now, reason=reason)
+    _idle(desk, now=now)
+
+
+# --- Call actions ---------------------------------------------------------------------------------
+
+
+def _require_on_call(desk: AgentDesk, call: Call) -> None:
+    if desk.call_id != call.pk or desk.call_state not in ON_CALL_STATES:
+        raise DesktopError("This call is not connected any more.")
+
+
+def agent_hangup(*, agent: Agent, call: Call, now: datetime) -> None:
+    desk = desk_for(agent)
+    if desk.call_id != call.pk or desk.call_state not in (
+        *ON_CALL_STATES,
+        DeskCallState.DIALING,
+        DeskCallState.OFFERED,
+    ):
+        raise DesktopError("This call is not connected any more.")
+    try:
+        bridge.call_hangup(call)
+    except bridge.PhoneSystemError as exc:
+        raise DesktopError(f"Hang-up failed: {exc}") from exc
+    # The dialer sees the hangup and calls desk_call_ended.
+
+
+def agent_hold(*, agent: Agent, call: Call, now: datetime) -> None:
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_on_call(desk, call)
+        if desk.call_state == DeskCallState.HELD:
+            return
+        try:
+            bridge.call_hold(call)
+        except bridge.PhoneSystemError as exc:
+            raise DesktopError(f"Hold failed: {exc}") from exc
+        desk.call_state = DeskCallState.HELD
+        desk.save(update_fields=["call_state"])
+        _changed(agent, "held")
+
+
+def agent_resume(*, agent: Agent, call: Call, now: datetime) -> None:
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        _require_on_call(desk, call)
+        if desk.call_state != DeskCallState.HELD:
+            return
+        try:
+            bridge.call_resume(call)
+        except bridge.PhoneSystemError as exc:
+            raise DesktopError(f"Resume failed: {exc}") from exc
+        desk.call_state = DeskCallState.TALKING
+        desk.save(update_fields=["call_state"])
+        _changed(agent, "resumed")
+
+
+# --- Dispositions, callbacks, voicemail, record edits ------------------------------------------
+
+
+def callback_time(local: datetime, lead: Lead) -> datetime:
+    """A date and time the agent typed in the lead's timezone, as an aware UTC datetime."""
+    if timezone.is_aware(local):
+        return local
+    zone = ZoneInfo(lead.timezone)
+    aware = local.replace(tzinfo=zone)
+    # A wall time that does not exist (spring forward) or exists twice is refused, not guessed.
+    if aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != local:
+        raise DesktopError(f"{local:%Y-%m-%d %H:%M} does not exist in {lead.timezone}.")
+    return aware
+
+
+def agent_set_disposition(
+    *,
+    agent: Agent,
+    call: Call,
+    disposition: Disposition,
+    now: datetime,
+    callback_at: datetime | None = None,
+    personal: bool = False,
+) -> Call:
+    """The agent's disposition code for `call`: stored on the call and applied to the lead
+    (Successful, Failed, Callback — with `callback_at` in the lead's time —, Voicemail, DNC)."""
+    if disposition.queue_id != call.campaign.queue_id:
+        raise DesktopError("This disposition code belongs to another queue.")
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.disposition_id is not None:
+            raise DesktopError("This call already has its disposition.")
+        lead = Lead.objects.select_related("campaign").get(pk=call.lead_id)
+        _apply_outcome(
+            agent, lead, disposition, now=now, callback_at=callback_at, personal=personal
+        )
+        Call.objects.filter(pk=call.pk).update(disposition=disposition)
+        call.disposition = disposition
+        if desk.call_id == call.pk and desk.call is not None:
+            desk.call.disposition = disposition
+        wrap_up_over = (
+            desk.call_id == call.pk
+            and desk.call_state == DeskCallState.WRAP_UP
+            and desk.wrap_up_until is not None
+            and now >= desk.wrap_up_until
+        )
+        if wrap_up_over:
+            _end_wrap_up(agent, desk, now=now)
+        _changed(agent, "disposition", call_id=call.pk)
+    return call
+
+
+def _apply_outcome(
+    agent: Agent,
+    lead: Lead,
+    disposition: Disposition,
+    *,
+    now: datetime,
+    callback_at: datetime | None,
+    personal: bool,
+) -> None:
+    actor = agent.name
+    outcome = disposition.outcome
+    why = f"disposition {disposition.code}"
+    try:
+        if outcome == DispositionOutcome.SUCCESSFUL:
+            if lead.state == LeadState.DIALING:
+                lifecycle.lead_connected(lead, now=now, actor=actor)
+        elif outcome == DispositionOutcome.FAILED:
+            if lead.state != LeadState.FAILED:
+                lifecycle.lead_mark_failed(lead, now=now, reason=why, actor=actor)
+        elif outcome == DispositionOutcome.VOICEMAIL:
+            if lead.state in (LeadState.DIALING, LeadState.SUCCESS):
+                lifecycle.lead_mark_voicemail(lead, now=now, actor=actor)
+        elif outcome == DispositionOutcome.CALLBACK:
+            if callback_at is not None:
+                _schedule(agent, lead, at=callback_at, personal=personal, now=now)
+            elif lead.state != LeadState.CALLBACK:
+                raise DesktopError(f"“{disposition.label}” needs the callback date and time.")
+        elif outcome == DispositionOutcome.DO_NOT_CALL:
+            from leads.services import dnc_add
+
+            dnc_add(
+                number=lead.number,
+                campaign=None,
+                reason=f"agent {agent.name}: {disposition.label}",
+                actor_user=agent.user,
+                now=now,
+            )
+            lead.refresh_from_db()
+            if lifecycle.can_transition(lead.state, LeadState.FAILED):
+                lifecycle.lead_mark_failed(lead, now=now, reason="on Do-Not-Call", actor=actor)
+    except lifecycle.IllegalTransition as exc:
+        raise DesktopError(
+            f"“{disposition.label}” cannot apply to a lead that is {lead.get_status_display()}."
+        ) from exc
+    except lifecycle.StaleLead as exc:
+        raise DesktopError("The lead changed meanwhile; try again.") from exc
+
+
+def _schedule(agent: Agent, lead: Lead, *, at: datetime, personal: bool, now: datetime) -> None:
+    if at <= now:
+        raise DesktopError("The callback must be in the future.")
+    if at > now + timedelta(days=365):
+        raise DesktopError("The callback must be within a year.")
+    if lead.state == LeadState.CALLBACK:
+        raise DesktopError("A callback is already scheduled for this lead.")
+    if not lifecycle.can_transition(lead.state, LeadState.CALLBACK):
+        raise DesktopError(f"A {lead.get_status_display()} lead cannot get a callback.")
+    lifecycle.lead_schedule_callback(
+        lead, now=now, at=at, agent_id=agent.pk if personal else None, actor=agent.name
+    )
+
+
+def agent_schedule_callback(
+    *, agent: Agent, lead: Lead, at: datetime, personal: bool, now: datetime
+) -> Lead:
+    """Schedule a callback (for the agent personally or for the campaign). `at` is the
+    agent's entry in the lead's timezone (naive) or an aware datetime."""
+    aware = callback_time(at, lead)
+    with transaction.atomic():
+        _locked_desk(agent)
+        lead = Lead.objects.select_for_update().select_related("campaign").get(pk=lead.pk)
+        try:
+            _schedule(agent, lead, at=aware, personal=personal, now=now)
+        except (lifecycle.IllegalTransition, lifecycle.StaleLead) as exc:
+            raise DesktopError("The lead changed meanwhile; try again.") from exc
+        _changed(agent, "callback", lead_id=lead.pk)
+    return lead
+
+
+def agent_mark_voicemail(*, agent: Agent, call: Call, now: datetime) -> None:
+    """The agent reached an answering machine: the lead is Voicemail (like a cool-off)."""
+    code = (
+        Disposition.objects.filter(
+            queue_id=call.campaign.queue_id, outcome=DispositionOutcome.VOICEMAIL
+        )
+        .order_by("position")
+        .first()
+    )
+    if code is not None and call.disposition_id is None:
+        agent_set_disposition(agent=agent, call=call, disposition=code, now=now)
+        return
+    with transaction.atomic():
+        _locked_desk(agent)
+        lead = Lead.objects.select_for_update().select_related("campaign").get(pk=call.lead_id)
+        if lead.state not in (LeadState.DIALING, LeadState.SUCCESS):
+            raise DesktopError(f"The lead is {lead.get_status_display()} already.")
+        lifecycle.lead_mark_voicemail(lead, now=now, actor=agent.name)
+        _changed(agent, "voicemail", call_id=call.pk)
+
+
+def agent_update_lead_record(
+    *, agent: Agent, lead: Lead, changes: dict[str, Any], now: datetime
+) -> Lead:
+    """Edit the customer record; the change is kept in the lead's history."""
+    from leads.services import lead_update_record
+
+    try:
+        updated = lead_update_record(lead=lead, changes=changes, now=now, actor=agent.name)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()
+        )
+        raise DesktopError(problems) from exc
+    _changed(agent, "record", lead_id=lead.pk)
+    return updated
+
+
+# --- My Messages and campaign notifications ---------------------------------------------
+
+
+def agent_read_message(*, agent: Agent, message_id: int, now: datetime) -> None:
+    changed = AgentMessage.objects.filter(agent=agent, pk=message_id, read_at=None).update(
+        read_at=now
+    )
+    if not AgentMessage.objects.filter(agent=agent, pk=message_id).exists():
+        raise NotYours("No such message.")
+    if changed:
+        _changed(agent, "messages")
+
+
+def agent_read_all_messages(*, agent: Agent, now: datetime) -> int:
+    count = AgentMessage.objects.filter(agent=agent, read_at=None).update(read_at=now)
+    if count:
+        _changed(agent, "messages")
+    return count
+
+
+def _campaign_message(agent: Agent, campaign: Campaign, *, now: datetime, late: bool) -> bool:
+    started = campaign.started_at or now
+    when = _hms(started)
+    text = (
+        f"{campaign.name} ({campaign.get_type_display()}) began at {when}, before you logged "
+        "in. You are assigned to it through your queue."
+        if late
+        else f"{campaign.name} ({campaign.get_type_display()}) has begun and you are assigned "
+        "to it through your queue."
+    )
+    try:
+        with transaction.atomic():
+            _message(
+                agent,
+                kind=MessageKind.CAMPAIGN,
+                title=f"Campaign started: {campaign.name}",
+                text=text,
+                now=now,
+                campaign=campaign,
+                campaign_started_at=started,
+            )
+    except IntegrityError:
+        return False  # already told about this start
+    return True
+
+
+def _announce_running_campaigns(agent: Agent, *, now: datetime) -> None:
+    for campaign in Campaign.objects.filter(
+        queue_id__in=agent_queue_ids(agent), run_status="running"
+    ):
+        _campaign_message(agent, campaign, now=now, late=True)
+
+
+def notify_campaign_started(campaign: Campaign, now: datetime) -> int:
+    """Campaign start: each logged-in agent of the campaign's queue gets a message at once
+    (agents who log in later get it at login). Returns how many were told."""
+    told = 0
+    agents = Agent.objects.filter(tiers__queue_id=campaign.queue_id).exclude(
+        status=AgentStatus.LOGGED_OUT
+    )
+    for agent in agents.distinct():
+        if _campaign_message(agent, campaign, now=now, late=False):
+            _changed(agent, "campaign_started", campaign_id=campaign.pk)
+            told += 1
+    return told
+
+
+# --- What the desktop shows ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    campaign: Campaign
+    status: str  # Running, Scheduled, Stopped
+    can_get_record: bool
+
+
+def my_campaigns(agent: Agent, *, now: datetime) -> list[CampaignRow]:
+    """The campaigns of the agent's queues: running ones first."""
+    rows = []
+    campaigns = Campaign.objects.filter(queue_id__in=agent_queue_ids(agent)).select_related("queue")
+    for campaign in campaigns:
+        status = bridge.campaign_display_status(campaign, now=now)
+        rows.append(
+            CampaignRow(
+                campaign,
+                status,
+                campaign.is_running and campaign.type == CampaignType.PREVIEW,
+            )
+        )
+    order = {"Running": 0, "Started": 0, "Scheduled": 1}
+    rows.sort(key=lambda r: (order.get(r.status, 2), r.campaign.name))
+    return rows
+
+
+def previous_attempts(lead: Lead, *, limit: int = 5) -> list[Call]:
+    return list(
+        Call.objects.filter(lead=lead)
+        .exclude(result=CallResult.PENDING)
+        .select_related("disposition")
+        .order_by("-requested_at")[:limit]
+    )

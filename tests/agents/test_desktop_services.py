@@ -1,0 +1,354 @@
+"""Agent desktop rules (agents/desktop/services.py): status, cards, wrap-up, dispositions,
+callbacks, campaign messages and the negotiated logout."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from agents.desktop import services
+from agents.desktop.services import DesktopError, NotYours
+from agents.models import AgentMessage, AgentStatus, DeskCallState, MessageKind
+from campaigns.models import CampaignType
+from leads.models import DoNotCall, LeadEvent, LeadState
+from tests.factories import NOW, CallFactory, CampaignFactory, DispositionFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def campaign(queue):  # type: ignore[no-untyped-def]
+    return CampaignFactory(
+        name="Renewals", queue=queue, run_status="running", started_at=NOW - _s(600)
+    )
+
+
+@pytest.fixture
+def logged_in(agent):  # type: ignore[no-untyped-def]
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_go_ready(agent=agent, now=NOW)
+    return agent
+
+
+def _bridged_call(agent, campaign, at=NOW):  # type: ignore[no-untyped-def]
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING, timezone="America/Chicago")
+    call = CallFactory(lead=lead, campaign=campaign)
+    services.desk_call_bridged(agent=agent, call=call, now=at)
+    return call
+
+
+def _desk(agent):  # type: ignore[no-untyped-def]
+    return services.desk_for(agent)
+
+
+# --- Status -----------------------------------------------------------------------------------
+
+
+def test_login_is_not_ready_then_ready_then_not_ready_with_reason(agent):
+    services.agent_login(agent=agent, now=NOW)
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.ON_BREAK
+    services.agent_go_ready(agent=agent, now=NOW + _s(5))
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_changed_at) == (AgentStatus.AVAILABLE, NOW + _s(5))
+    services.agent_go_not_ready(agent=agent, reason="Lunch", now=NOW + _s(9))
+    agent.refresh_from_db()
+    assert (agent.status, agent.break_reason) == (AgentStatus.ON_BREAK, "Lunch")
+
+
+def test_ready_and_not_ready_need_a_login_and_a_reason(agent):
+    with pytest.raises(DesktopError, match="Log in"):
+        services.agent_go_ready(agent=agent, now=NOW)
+    services.agent_login(agent=agent, now=NOW)
+    with pytest.raises(DesktopError, match="reason"):
+        services.agent_go_not_ready(agent=agent, reason="  ", now=NOW)
+
+
+# --- Campaign messages --------------------------------------------------------------------------
+
+
+def test_campaign_that_began_before_login_is_announced_once_at_login(agent, campaign):
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_request_logout(agent=agent, now=NOW + _s(1))
+    services.agent_login(agent=agent, now=NOW + _s(2))
+    msgs = AgentMessage.objects.filter(agent=agent, kind=MessageKind.CAMPAIGN)
+    assert [m.title for m in msgs] == ["Campaign started: Renewals"]
+    assert "before you logged in" in msgs[0].text
+
+
+def test_campaign_start_tells_logged_in_agents_of_its_queue_only(agent, other_agent, queue):
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_login(agent=other_agent, now=NOW)
+    campaign = CampaignFactory(name="Winback", queue=queue, run_status="running", started_at=NOW)
+    assert services.notify_campaign_started(campaign, NOW) == 1
+    assert AgentMessage.objects.filter(agent=agent, campaign=campaign).count() == 1
+    assert not AgentMessage.objects.filter(agent=other_agent, campaign=campaign).exists()
+    # Told once per start, even if the hook runs twice.
+    assert services.notify_campaign_started(campaign, NOW) == 0
+
+
+def test_my_campaigns_lists_the_queues_campaigns_running_first(agent, campaign, queue):
+    CampaignFactory(name="Archive", queue=queue)
+    CampaignFactory(name="Elsewhere")
+    rows = services.my_campaigns(agent, now=NOW)
+    assert [(r.campaign.name, r.status) for r in rows] == [
+        ("Renewals", "Running"),
+        ("Archive", "Stopped"),
+    ]
+
+
+# --- Progressive call, wrap-up, disposition -------------------------------------------------
+
+
+def test_progressive_call_card_wrap_up_disposition_then_offered_again(logged_in, campaign, queue):
+    queue.wrap_up_time = 15
+    queue.save()
+    done = DispositionFactory(queue=queue, code="sale", label="Sale", outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    assert _desk(logged_in).call_state == DeskCallState.TALKING
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(60))
+    desk = _desk(logged_in)
+    assert (desk.call_state, desk.wrap_up_until) == (DeskCallState.WRAP_UP, NOW + _s(75))
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=done, now=NOW + _s(62))
+    call.refresh_from_db()
+    call.lead.refresh_from_db()
+    assert call.disposition == done
+    assert call.lead.state == LeadState.SUCCESS
+    services.desk_tick(agent=logged_in, now=NOW + _s(70))
+    assert _desk(logged_in).call_state == DeskCallState.WRAP_UP  # timer still running
+    services.desk_tick(agent=logged_in, now=NOW + _s(75))
+    logged_in.refresh_from_db()
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+    assert logged_in.status == AgentStatus.AVAILABLE
+
+
+def test_no_next_call_until_the_disposition_is_set(logged_in, campaign, queue):
+    code = DispositionFactory(queue=queue, code="noint", label="Not interested", outcome="failed")
+    call = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(30))
+    services.desk_tick(agent=logged_in, now=NOW + _s(30 + queue.wrap_up_time))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.ON_BREAK
+    assert logged_in.break_reason == "Disposition required"
+    with pytest.raises(DesktopError, match="disposition"):
+        services.agent_go_ready(agent=logged_in, now=NOW + _s(50))
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(55))
+    logged_in.refresh_from_db()
+    call.lead.refresh_from_db()
+    assert logged_in.status == AgentStatus.AVAILABLE
+    assert call.lead.state == LeadState.FAILED
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+
+
+def test_disposition_of_another_queue_or_twice_is_refused(logged_in, campaign, queue):
+    foreign = DispositionFactory(code="x", outcome="successful")
+    mine = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    with pytest.raises(DesktopError, match="another queue"):
+        services.agent_set_disposition(agent=logged_in, call=call, disposition=foreign, now=NOW)
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=mine, now=NOW)
+    with pytest.raises(DesktopError, match="already"):
+        services.agent_set_disposition(agent=logged_in, call=call, disposition=mine, now=NOW)
+
+
+def test_dnc_disposition_puts_the_number_on_do_not_call(logged_in, campaign, queue):
+    dnc = DispositionFactory(queue=queue, code="dnc", label="Do not call", outcome="dnc")
+    call = _bridged_call(logged_in, campaign)
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=dnc, now=NOW)
+    call.lead.refresh_from_db()
+    assert DoNotCall.objects.filter(number=call.lead.number, campaign=None).exists()
+    assert call.lead.state == LeadState.FAILED
+
+
+def test_callback_disposition_needs_a_time_then_schedules_in_the_leads_timezone(
+    logged_in, campaign, queue
+):
+    cb = DispositionFactory(queue=queue, code="cb", label="Call back", outcome="callback")
+    call = _bridged_call(logged_in, campaign)
+    with pytest.raises(DesktopError, match="callback date"):
+        services.agent_set_disposition(agent=logged_in, call=call, disposition=cb, now=NOW)
+    at = services.callback_time(datetime(2026, 11, 19, 14, 30), call.lead)
+    services.agent_set_disposition(
+        agent=logged_in, call=call, disposition=cb, now=NOW, callback_at=at, personal=True
+    )
+    call.lead.refresh_from_db()
+    # 14:30 in Chicago (CST, UTC-6) is 20:30 UTC.
+    assert call.lead.next_dial_at == datetime.fromisoformat("2026-11-19T20:30:00+00:00")
+    assert (call.lead.state, call.lead.callback_agent) == (LeadState.CALLBACK, logged_in)
+
+
+def test_schedule_callback_for_the_campaign_and_refusals(logged_in, campaign):
+    call = _bridged_call(logged_in, campaign)
+    lead = call.lead
+    with pytest.raises(DesktopError, match="future"):
+        services.agent_schedule_callback(
+            agent=logged_in, lead=lead, at=datetime(2026, 11, 18, 8, 0), personal=False, now=NOW
+        )
+    with pytest.raises(DesktopError, match="does not exist"):
+        services.agent_schedule_callback(  # clocks spring forward at 02:00 on 2027-03-14
+            agent=logged_in, lead=lead, at=datetime(2027, 3, 14, 2, 30), personal=False, now=NOW
+        )
+    services.agent_schedule_callback(
+        agent=logged_in, lead=lead, at=datetime(2026, 11, 20, 9, 0), personal=False, now=NOW
+    )
+    lead.refresh_from_db()
+    assert lead.state == LeadState.CALLBACK
+    assert lead.callback_agent is None
+    assert lead.next_dial_at == datetime.fromisoformat("2026-11-20T15:00:00+00:00")
+
+
+def test_mark_voicemail_and_record_edit_keep_history(logged_in, campaign):
+    call = _bridged_call(logged_in, campaign)
+    services.agent_update_lead_record(
+        agent=logged_in, lead=call.lead, changes={"note": "Prefers mornings"}, now=NOW
+    )
+    event = LeadEvent.objects.filter(lead=call.lead, reason="customer record edited").get()
+    assert event.changes["note"][1] == "Prefers mornings"
+    with pytest.raises(DesktopError, match="first_name"):
+        services.agent_update_lead_record(
+            agent=logged_in, lead=call.lead, changes={"first_name": ""}, now=NOW
+        )
+    services.agent_mark_voicemail(agent=logged_in, call=call, now=NOW)
+    call.lead.refresh_from_db()
+    assert call.lead.state == LeadState.VOICEMAIL
+
+
+def test_hold_and_resume_follow_the_call(logged_in, campaign, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services.bridge, "call_hold", lambda call: sent.append("hold"))
+    monkeypatch.setattr(services.bridge, "call_resume", lambda call: sent.append("resume"))
+    call = _bridged_call(logged_in, campaign)
+    services.agent_hold(agent=logged_in, call=call, now=NOW)
+    assert _desk(logged_in).call_state == DeskCallState.HELD
+    services.agent_resume(agent=logged_in, call=call, now=NOW)
+    assert _desk(logged_in).call_state == DeskCallState.TALKING
+    assert sent == ["hold", "resume"]
+
+
+# --- Preview and Push Preview ----------------------------------------------------------------
+
+
+@pytest.fixture
+def preview(queue):  # type: ignore[no-untyped-def]
+    return CampaignFactory(
+        name="Preview list", queue=queue, type=CampaignType.PREVIEW, run_status="running"
+    )
+
+
+def test_preview_get_record_connect_and_skip(logged_in, preview):
+    first = LeadFactory(campaign=preview, priority=5)
+    second = LeadFactory(campaign=preview, priority=1)
+    lead = services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW)
+    assert lead == first
+    first.refresh_from_db()
+    assert (first.state, first.reserved_by) == (LeadState.RESERVED, logged_in)
+    with pytest.raises(DesktopError, match="Finish"):
+        services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW)
+    services.agent_skip_card(agent=logged_in, lead=first, now=NOW + _s(3))
+    first.refresh_from_db()
+    assert first.state == LeadState.RETRY
+    lead = services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW + _s(4))
+    assert lead == first  # back in the list, still the highest priority
+    call = services.agent_connect_card(agent=logged_in, lead=lead, now=NOW + _s(5))
+    lead.refresh_from_db()
+    assert lead.state == LeadState.DIALING
+    assert (call.agent, _desk(logged_in).call_state) == (logged_in, DeskCallState.DIALING)
+    assert second.pk != lead.pk
+
+
+def test_preview_refuses_other_kinds_and_other_queues(logged_in, campaign, preview):
+    with pytest.raises(DesktopError, match="by itself"):
+        services.agent_get_preview_record(agent=logged_in, campaign=campaign, now=NOW)
+    elsewhere = CampaignFactory(type=CampaignType.PREVIEW, run_status="running")
+    with pytest.raises(NotYours):
+        services.agent_get_preview_record(agent=logged_in, campaign=elsewhere, now=NOW)
+    with pytest.raises(DesktopError, match="No record"):
+        services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW)
+
+
+def test_push_preview_card_expires_back_to_the_list(logged_in, queue):
+    push = CampaignFactory(
+        queue=queue, type=CampaignType.PUSH_PREVIEW, run_status="running", preview_timeout=20
+    )
+    lead = LeadFactory(campaign=push, state=LeadState.RESERVED, reserved_by=logged_in)
+    services.desk_card_offered(agent=logged_in, lead=lead, now=NOW)
+    assert _desk(logged_in).card_expires_at == NOW + _s(20)
+    services.desk_tick(agent=logged_in, now=NOW + _s(19))
+    assert _desk(logged_in).call_state == DeskCallState.CARD
+    with pytest.raises(DesktopError, match="countdown ended"):
+        services.agent_connect_card(agent=logged_in, lead=lead, now=NOW + _s(21))
+    services.desk_tick(agent=logged_in, now=NOW + _s(21))
+    lead.refresh_from_db()
+    assert lead.state == LeadState.RETRY
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+    assert AgentMessage.objects.filter(agent=logged_in, title__contains="returned").exists()
+
+
+# --- Negotiated logout ------------------------------------------------------------------------
+
+
+def test_logout_when_idle_is_immediate(logged_in):
+    result = services.agent_request_logout(agent=logged_in, now=NOW)
+    logged_in.refresh_from_db()
+    assert result.completed
+    assert logged_in.status == AgentStatus.LOGGED_OUT
+
+
+def test_logout_during_wrap_up_waits_for_it_and_stops_offers_at_once(logged_in, campaign, queue):
+    code = DispositionFactory(queue=queue, outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW)
+    result = services.agent_request_logout(agent=logged_in, now=NOW + _s(2))
+    logged_in.refresh_from_db()
+    assert not result.completed
+    assert result.authorized_at == NOW + _s(queue.wrap_up_time + 5)
+    assert logged_in.status == AgentStatus.ON_BREAK  # the dialer stops choosing the agent
+    message = AgentMessage.objects.get(agent=logged_in, kind=MessageKind.LOGOUT)
+    assert message.countdown_until == result.authorized_at
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(3))
+    services.desk_tick(agent=logged_in, now=result.authorized_at - _s(1))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.ON_BREAK
+    services.desk_tick(agent=logged_in, now=result.authorized_at)
+    logged_in.refresh_from_db()
+    message.refresh_from_db()
+    assert logged_in.status == AgentStatus.LOGGED_OUT
+    assert message.title == "Logoff authorized"
+    assert message.read_at is None
+
+
+def test_logout_while_a_call_is_being_set_up_counts_down_the_ring_window(logged_in, campaign):
+    campaign.agent_dial_timeout = 20
+    campaign.save()
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING)
+    call = CallFactory(lead=lead, campaign=campaign)
+    services.desk_call_offered(agent=logged_in, call=call, now=NOW)
+    result = services.agent_request_logout(agent=logged_in, now=NOW)
+    assert result.authorized_at == NOW + _s(25)
+    # The call is answered: logoff now waits for the call and its wrap-up.
+    services.desk_call_bridged(agent=logged_in, call=call, now=NOW + _s(4))
+    assert _desk(logged_in).logout_authorized_at is None
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(40))
+    desk = _desk(logged_in)
+    assert desk.logout_authorized_at == desk.wrap_up_until + _s(5)
+    assert AgentMessage.objects.get(kind=MessageKind.LOGOUT).countdown_until == (
+        desk.logout_authorized_at
+    )
+
+
+# --- Ownership -------------------------------------------------------------------------------
+
+
+def test_calls_and_leads_of_another_agent_are_not_yours(logged_in, other_agent, campaign):
+    call = _bridged_call(logged_in, campaign)
+    assert services.own_call(logged_in, call.pk) == call
+    assert services.own_lead(logged_in, call.lead_id) == call.lead
+    with pytest.raises(NotYours):
+        services.own_call(other_agent, call.pk)
+    with pytest.raises(NotYours):
+        services.own_lead(other_agent, call.lead_id)
