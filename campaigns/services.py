@@ -33,6 +33,10 @@ def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign
             run_status=RunStatus.RUNNING, started_at=now, updated_at=now
         )
     campaign.refresh_from_db()
+    # Each logged-in agent of the campaign's queue gets a message on the desktop.
+    from agents.desktop.services import notify_campaign_started
+
+    transaction.on_commit(lambda: notify_campaign_started(campaign, now))
     return campaign
 
 
