@@ -9,4 +9,6 @@ class AgentsConfig(AppConfig):
     def ready(self) -> None:
         from .roles import ensure_roles
 
-        post_migrate.connect(ensure_roles, sender=self)
+        # After every app's post_migrate, not only ours: the groups get the permissions of
+        # apps that migrate after agents (leads, dialer, reports) on a fresh database too.
+        post_migrate.connect(ensure_roles, dispatch_uid="agents.ensure_roles")
