@@ -1,0 +1,299 @@
+"""Predictive pacing policy: how many calls to place now, and why (pure, no clock, stdlib only).
+
+The live selector and the benchmark simulator both build a ``PacingSnapshot`` and call
+``decide(snapshot, config)``; nothing here reads the clock, the database or FreeSWITCH.
+
+How it decides (one configuration for every campaign size and answer rate):
+
+1. No agent logged in (every agent on break or gone): place nothing.
+2. Warm-up: until enough dials, live answers and talk times are measured, dial progressive
+   (one call per idle agent not already covered by a call in progress).
+3. Predictive: a new call that answers live at ``t`` seconds needs an agent free by ``t + 2 s``.
+   Agents free by then = idle agents + agents whose wrap-up ends by then + for each agent in a
+   call, the chance the call ends early enough given its elapsed talk time (lognormal hazard).
+   Live answers ahead of it = answered calls waiting + for each ringing line the chance it turns
+   into a live answer before ``t`` given how long it has rung already. The next line's drop risk
+   is P(agents free <= live answers ahead) (normal approximation of the two sums), averaged
+   over the spread of answer times. Lines are added while that risk stays under a limit.
+4. Feedback: the limit moves with the campaign's measured abandon rate (the compliance window):
+   below the target it loosens, above it tightens. The window rate is an integral of past drops,
+   so this is integral control toward the target, which sits below the legal cap.
+5. Guard: when the window rate is close to the cap, fall back to progressive until it recovers.
+6. Never more lines than ``max_lines_per_agent`` x logged-in agents, never more dials in a second
+   than ``max_calls_per_second``, never fewer calls than progressive would place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dialer.pacing.ledger import WindowRate
+from dialer.pacing.stats import RingModel, TalkTimeModel
+
+_SQRT2 = math.sqrt(2.0)
+
+
+class AgentState(StrEnum):
+    IDLE = "idle"  # logged in, ready, waiting for a call
+    TALKING = "talking"  # connected to a customer
+    WRAPUP = "wrapup"  # after-call work, free again when it ends
+    BREAK = "break"  # paused: not taking calls, not counted
+
+
+class CallState(StrEnum):
+    RINGING = "ringing"  # dialed, not yet known to be a live answer (includes AMD analysis)
+    WAITING = "waiting"  # answered live, waiting up to 2 s for an agent
+
+
+class PacingMode(StrEnum):
+    STOPPED = "stopped"
+    WARMUP = "warmup"
+    PROGRESSIVE = "progressive"
+    PREDICTIVE = "predictive"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    state: AgentState
+    since: float  # when the agent entered this state (talk start for TALKING)
+    wrapup_ends_at: float | None = None  # WRAPUP: when it ends (None: campaign wrap-up time)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSnapshot:
+    state: CallState
+    since: float  # RINGING: when it was dialed; WAITING: when it was answered
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSnapshot:
+    now: float
+    agents: tuple[AgentSnapshot, ...]  # every agent logged in to the campaign, breaks included
+    calls: tuple[CallSnapshot, ...]  # calls not yet with an agent (ringing or waiting)
+    ring: RingModel | None  # measured live-answer probability and ring profile
+    talk_time: TalkTimeModel | None  # measured talk time
+    wrapup_seconds: float  # wrap-up that follows each call
+    abandons: WindowRate  # the compliance window ending at ``now``
+    dials_last_second: int = 0  # dials placed in (now - 1 s, now]
+
+
+@dataclass(frozen=True, slots=True)
+class PacingConfig:
+    abandon_cap: float = 0.03  # legal cap on abandons / live answers over the window
+    target_abandon_rate: float = 0.02  # what the feedback aims for, headroom under the cap
+    guard_rate: float = 0.026  # window rate at which pacing falls back to progressive
+    guard_min_answers: int = 100  # below this many live answers a rate is too noisy to guard on
+    max_lines_per_agent: float = 3.0
+    max_calls_per_second: int = 20
+    warmup_dials: int = 100
+    warmup_live_answers: int = 20
+    warmup_talk_samples: int = 20
+    drop_wait_seconds: float = 2.0  # a live answer without an agent after this is a drop
+    base_drop_risk: float = 0.03  # next line's drop-risk limit when the window is on target
+    min_drop_risk: float = 0.001
+    max_drop_risk: float = 0.3
+    feedback_gain: float = 2.0  # how hard the limit reacts to the window rate vs the target
+    feedback_prior_answers: float = 200.0  # pseudo live answers at the target rate
+    horizon_quantiles: tuple[float, ...] = (1 / 6, 0.5, 5 / 6)
+
+
+@dataclass(frozen=True, slots=True)
+class PacingDecision:
+    calls_to_place: int
+    reason: str  # one sentence a supervisor understands
+    mode: PacingMode
+    expected_free_agents: float  # agents expected free when a call placed now answers (+2 s)
+    expected_live_answers: float  # live answers expected from the calls already ringing
+    dial_level: float  # lines in progress after this decision per available agent
+    drop_risk: float  # chance the last line placed is dropped if it answers live
+    drop_risk_limit: float
+    abandon_rate: float  # measured over the compliance window
+    projected_abandon_rate: float  # window rate once the lines in flight and placed resolve
+
+
+def _phi_upper(z: float) -> float:
+    """P(Normal(0, 1) <= z)."""
+    return 0.5 * math.erfc(-z / _SQRT2)
+
+
+def drop_risk_limit(abandons: WindowRate, config: PacingConfig) -> float:
+    """The next line's allowed drop risk, set by the measured window rate against the target."""
+    target = config.target_abandon_rate
+    prior = config.feedback_prior_answers
+    rate = (abandons.abandons + target * prior) / (abandons.live_answers + prior)
+    limit = config.base_drop_risk * math.exp(config.feedback_gain * (target - rate) / target)
+    return min(config.max_drop_risk, max(config.min_drop_risk, limit))
+
+
+def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
+    now = snapshot.now
+    window = snapshot.abandons
+    rate = window.rate
+    available = [a for a in snapshot.agents if a.state is not AgentState.BREAK]
+    if not available:
+        return PacingDecision(
+            0, "No agent logged in: dialing stopped.", PacingMode.STOPPED,
+            0.0, 0.0, 0.0, 0.0, 0.0, rate, rate,
+        )  # fmt: skip
+
+    # One pass over the agents and calls: this runs every second on every campaign.
+    idle = 0
+    talking: list[float] = []  # talk start times
+    wrap_ends: list[float] = []
+    wrap = snapshot.wrapup_seconds
+    for a in available:
+        state = a.state
+        if state is AgentState.IDLE:
+            idle += 1
+        elif state is AgentState.TALKING:
+            talking.append(a.since)
+        else:
+            wrap_ends.append(a.wrapup_ends_at if a.wrapup_ends_at is not None else a.since + wrap)
+    ringing = [c.since for c in snapshot.calls if c.state is CallState.RINGING]
+    waiting = len(snapshot.calls) - len(ringing)
+    lines_in_use = len(snapshot.calls) + len(talking)
+    n_agents = len(available)
+
+    line_room = int(config.max_lines_per_agent * n_agents + 1e-9) - lines_in_use
+    cps_room = config.max_calls_per_second - snapshot.dials_last_second
+    room = max(0, min(line_room, cps_room))
+    limit_note = ""
+    if room == line_room and room <= 0:
+        limit_note = f" Lines-per-agent cap {config.max_lines_per_agent:g} reached."
+    elif room == cps_room and room <= 0:
+        limit_note = f" Calls-per-second limit {config.max_calls_per_second} reached."
+    progressive = max(0, idle - len(snapshot.calls))
+
+    def level(n: int) -> float:
+        return (lines_in_use + n) / n_agents
+
+    ring, talk = snapshot.ring, snapshot.talk_time
+    # The first calls to end are the short ones: wait until about one call per agent has ended
+    # before trusting the talk-time estimate, or it promises agents free too soon.
+    warm = (
+        ring is not None
+        and talk is not None
+        and ring.dials >= config.warmup_dials
+        and ring.live_answers >= config.warmup_live_answers
+        and talk.samples >= max(config.warmup_talk_samples, n_agents)
+    )
+    if not warm or ring is None or talk is None:
+        n = min(progressive, room)
+        dials = ring.dials if ring is not None else 0
+        return PacingDecision(
+            n,
+            f"Warm-up: {dials} of {config.warmup_dials} dial outcomes measured; "
+            f"one call per idle agent (progressive).{limit_note}",
+            PacingMode.WARMUP, float(idle), 0.0, level(n), 0.0, 0.0, rate, rate,
+        )  # fmt: skip
+
+    if window.live_answers >= config.guard_min_answers and rate >= config.guard_rate:
+        n = min(progressive, room)
+        return PacingDecision(
+            n,
+            f"Abandon rate {rate:.1%} is close to the {config.abandon_cap:.0%} cap: "
+            f"one call per idle agent until it falls.{limit_note}",
+            PacingMode.PROGRESSIVE, float(idle), 0.0, level(n), 0.0, 0.0, rate, rate,
+        )  # fmt: skip
+
+    p = ring.live_probability
+    wait = config.drop_wait_seconds
+    theta = drop_risk_limit(window, config)
+    horizons = [ring.live_answer_quantile(q) for q in config.horizon_quantiles]
+    log, erfc = math.log, math.erfc
+
+    # Agents free by each deadline t + wait: (mean, variance) of a sum of Bernoullis.
+    # For an agent in a call: P(talk ends within `reach` | it has lasted `elapsed`), from the
+    # lognormal survival S: 1 - S(elapsed + reach) / S(elapsed).
+    mu, scale = talk.mu, talk.sigma * _SQRT2
+    elapsed_s0 = []
+    for since in talking:
+        elapsed = now - since
+        s0 = 0.5 * erfc((log(elapsed) - mu) / scale) if elapsed > 0.0 else 1.0
+        elapsed_s0.append((elapsed, s0))
+    supply: list[tuple[float, float]] = []
+    for t in horizons:
+        deadline = t + wait
+        mean = float(idle + sum(1 for end in wrap_ends if end - now <= deadline))
+        var = 0.0
+        reach = deadline - wrap  # the talk must end this soon for the wrap-up to end in time
+        if reach > 0.0:
+            for elapsed, s0 in elapsed_s0:
+                if s0 <= 1e-12:
+                    q = 0.5  # far past anything measured: no basis either way
+                else:
+                    q = 1.0 - 0.5 * erfc((log(elapsed + reach) - mu) / scale) / s0
+                mean += q
+                var += q * (1.0 - q)
+        supply.append((mean, var))
+
+    # Live answers ahead of a new call answering at t: waiting calls + ringing lines answering
+    # live before t, each given how long it has rung already (Bayes on the two ring profiles).
+    live_surv, other_surv = ring.live_survival, ring.other_survival
+    inv_step = 1.0 / ring.step
+    last = len(live_surv) - 1
+    ring_state = []
+    expected_live = float(waiting)
+    for since in ringing:
+        i = min(int((now - since) * inv_step), last)
+        sl = live_surv[i]
+        den = p * sl + (1.0 - p) * other_surv[i]
+        if den > 1e-12 and sl > 0.0:
+            ring_state.append((i, sl, den))
+            expected_live += p * sl / den
+    demand: list[tuple[float, float]] = []
+    for t in horizons:
+        shift = int(t * inv_step + 0.5)
+        mean = float(waiting)
+        var = 0.0
+        for i, sl, den in ring_state:
+            q = p * (sl - live_surv[min(i + shift, last)]) / den
+            mean += q
+            var += q * (1.0 - q)
+        demand.append((mean, var))
+
+    def risk(n: int) -> float:
+        """Drop risk of the n-th line placed now, if it answers live."""
+        total = 0.0
+        for (s_mean, s_var), (d_mean, d_var), q in zip(
+            supply, demand, config.horizon_quantiles, strict=True
+        ):
+            ahead = (n - 1) * p * q  # lines of this batch that answer before it
+            mu = s_mean - d_mean - ahead
+            var = s_var + d_var + (n - 1) * p * q * (1.0 - p * q) + 0.01
+            total += _phi_upper((0.5 - mu) / math.sqrt(var))
+        return total / len(supply)
+
+    n = 0
+    last_risk = risk(1)
+    next_risk = last_risk
+    while n < room and next_risk <= theta:
+        n += 1
+        last_risk = next_risk
+        next_risk = risk(n + 1)
+    placed = max(n, min(progressive, room))
+    if placed == 0:
+        last_risk = next_risk
+
+    free_mean = supply[len(supply) // 2][0]
+    expected_drops = sum(p * risk(i) for i in range(1, placed + 1))
+    projected = window.projected(expected_drops, expected_live + placed * p)
+    mid = horizons[len(horizons) // 2] + wait
+    if placed > n:
+        why = "one call per idle agent (progressive floor)"
+    elif placed == 0:
+        why = "no line added"
+    else:
+        why = f"{placed} line{'s' if placed != 1 else ''} added"
+    reason = (
+        f"Predictive: {free_mean:.1f} agents expected free within {mid:.0f} s, "
+        f"{expected_live:.1f} live answers expected from {len(ringing)} ringing lines; "
+        f"{why}, next line's drop risk {last_risk:.1%} (limit {theta:.1%}, "
+        f"abandon rate {rate:.1%}).{limit_note}"
+    )
+    return PacingDecision(
+        placed, reason, PacingMode.PREDICTIVE, free_mean, expected_live,
+        level(placed), last_risk, theta, rate, projected,
+    )  # fmt: skip
