@@ -9,6 +9,7 @@ short Event Socket connection; every argument is a validated name or a UUID, nev
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import socket
 from collections.abc import Callable
@@ -206,7 +207,27 @@ def preview_accept(*, agent: Agent, lead: Lead, now: datetime) -> Call:
             actor=agent.name,
             reserved_until=None,
         )
+        # The daemon rings the agent first, then the customer (dialer.daemon.dial_preview).
+        command = {
+            "action": "preview_dial",
+            "call_uuid": str(call.uuid),
+            "contact": agent.contact,
+            "agent": agent.name,
+        }
+        transaction.on_commit(lambda: _send_control(command))
     return call
+
+
+CONTROL_STREAM = "dialer:control"  # read by dialer.daemon.read_control
+
+
+def _send_control(command: dict[str, str]) -> None:
+    from .push import redis_client
+
+    try:
+        redis_client().xadd(CONTROL_STREAM, {"payload": json.dumps(command)}, maxlen=10000)
+    except Exception as exc:  # the Call row stays pending; the dialer's reaper frees the lead
+        log.error("could not hand the preview dial to the dialer: %s", exc)
 
 
 def preview_skip(*, agent: Agent, lead: Lead, now: datetime, reason: str) -> None:

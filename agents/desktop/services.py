@@ -461,6 +461,33 @@ def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
     desk_tick(agent=agent, now=now)
 
 
+def _agent_and_call(call_uuid: str, agent_name: str | None) -> tuple[Agent, Call] | None:
+    call = Call.objects.select_related("campaign__queue", "lead").filter(uuid=call_uuid).first()
+    if call is None:
+        return None
+    agent = (
+        Agent.objects.select_related("user").filter(name=agent_name).first()
+        if agent_name
+        else call.agent
+    )
+    return (agent, call) if agent is not None else None
+
+
+def desk_event(*, event: str, call_uuid: str, agent_name: str | None, now: datetime) -> None:
+    """The daemon's vocabulary (a call UUID and a mod_callcenter agent name): `event` is
+    "offered" (agent-offering), "bridged" (bridge-agent-start) or "ended" (hangup). Unknown
+    calls and agents are ignored: not every call has a desktop."""
+    found = _agent_and_call(call_uuid, agent_name)
+    if found is None:
+        return
+    agent, call = found
+    handler = {"offered": desk_call_offered, "bridged": desk_call_bridged}.get(event)
+    if handler is not None:
+        handler(agent=agent, call=call, now=now)
+    elif event == "ended":
+        desk_call_ended(agent=agent, call=call, now=now)
+
+
 # --- Preview and Push Preview cards -------------------------------------------------------------
 
 
