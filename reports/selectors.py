@@ -61,7 +61,7 @@ class CallFilters:
     disposition_id: int | None = None
 
 
-ANSWERED = (Q(answered_at__isnull=False) | Q(result__in=[CallResult.CONNECTED])) & ~Q(
+ANSWERED = Q(answered_at__isnull=False) & ~Q(
     result=CallResult.VOICEMAIL, agent_answered_at__isnull=True
 )
 CONNECTED = Q(agent_answered_at__isnull=False)
@@ -380,8 +380,11 @@ def _totals_aggregates() -> dict[str, Count | Sum]:
     }
 
 
+_TOTALS_COLUMNS = tuple(_totals_aggregates())
+
+
 def _totals_of(row: dict[str, object]) -> Totals:
-    values = {name: row[name] or 0 for name in _totals_aggregates()}
+    values = {name: row[name] or 0 for name in _TOTALS_COLUMNS}
     return Totals(**values)  # type: ignore[arg-type]
 
 
@@ -426,12 +429,29 @@ class Dashboard:
         return any(c.campaign_type == "progressive" for c in self.campaigns)
 
 
+def whole_hour_offsets(zone: ZoneInfo, around: datetime) -> bool:
+    """Whether the zone is a whole number of hours from UTC in winter and summer.
+
+    Then an hour of the account's clock is exactly one UTC hour, and grouping by UTC hour
+    spares the database a timezone conversion per call (about a third of the dashboard's
+    time over a million calls)."""
+    year = around.year
+    return all(
+        (offset := datetime(year, month, 1, tzinfo=zone).utcoffset()) is not None
+        and offset.total_seconds() % 3600 == 0
+        for month in (1, 7)
+    )
+
+
 def dashboard(filters: CallFilters) -> Dashboard:
     """The dashboard's figures in two grouped queries: by (campaign, hour) and by agent."""
     zone = account_zone()
     calls = calls_matching(filters)
+    # The migration dialer/0002_reports_indexes gives PostgreSQL statistics on the UTC hour,
+    # so it sees ~24 groups per campaign-day (not a million) and aggregates in parallel.
+    bucket_zone = UTC if whole_hour_offsets(zone, datetime.now(UTC)) else zone
     by_campaign_hour = (
-        calls.annotate(hour=TruncHour("requested_at", tzinfo=zone))
+        calls.annotate(hour=TruncHour("requested_at", tzinfo=bucket_zone))
         .values("campaign_id", "hour")
         .annotate(**_totals_aggregates())
         .order_by()
