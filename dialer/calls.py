@@ -16,10 +16,10 @@ from django.db import transaction
 
 from agents.models import Agent
 from campaigns.models import Campaign, CampaignType
-from dialer.esl.dialstring import LeadDial, is_e164, safe_caller_name
+from dialer.esl.dialstring import LeadDial, UnsafeValue, is_e164, safe_caller_name
 from dialer.esl.events import CallTimes, LeadAction, Outcome, Result, decide_outcome, durations
 from dialer.models import Call, CallResult
-from leads import lifecycle
+from leads import lifecycle, phone
 from leads.models import Lead, LeadState
 
 log = logging.getLogger("dialer.calls")
@@ -34,7 +34,8 @@ def caller_id_for(campaign: Campaign, *, rotation: int) -> tuple[str, str]:
     rows = [row for row in campaign.caller_ids.all() if row.enabled and is_e164(row.number)]
     if rows:
         row = rows[rotation % len(rows)]
-        return row.number, safe_caller_name(row.name or settings.ACCOUNT_DEFAULT_CALLER_NAME)
+        name = safe_caller_name(row.name) or safe_caller_name(settings.ACCOUNT_DEFAULT_CALLER_NAME)
+        return row.number, name
     queue_number = campaign.queue.phone_number
     if is_e164(queue_number):
         return queue_number, safe_caller_name(settings.ACCOUNT_DEFAULT_CALLER_NAME)
@@ -46,6 +47,9 @@ def caller_id_for(campaign: Campaign, *, rotation: int) -> tuple[str, str]:
 
 def lead_dial_for(call: Call, *, node: str, gateway: str, originate_timeout: int) -> LeadDial:
     """Everything the customer leg's dial string is made of (validated by dialstring)."""
+    if not phone.is_e164(call.number):
+        # The shape check in dialstring lets any +digits through; this is the real one.
+        raise UnsafeValue(f"lead number is not a valid E.164 number: {call.number!r}")
     campaign = call.campaign
     cid_number, cid_name = caller_id_for(campaign, rotation=call.pk)
     if campaign.mask_lead_caller_id:

@@ -98,6 +98,69 @@ class StreamRequests:
         return self.handoff.claim_request(call_uuid)
 
 
+class FallbackStreamRequests:
+    """Used only while dialer.handoff (the selector's side, issue 3) is not installed: the same
+    stream `dialer:requests` (field `call_uuid`), consumer group `dialers`, and a claim that
+    marks the Call dialed at most once."""
+
+    STREAM = "dialer:requests"
+    GROUP = "dialers"
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self.client = redis_client()
+        with contextlib.suppress(Exception):  # BUSYGROUP: it exists already
+            self.client.xgroup_create(self.STREAM, self.GROUP, id="0", mkstream=True)
+        self._own_pending = True
+
+    def read(self, count: int, block_ms: int) -> list[tuple[str, str]]:
+        # After a restart, first what this consumer had read and not acknowledged.
+        start = "0" if self._own_pending else ">"
+        replies = self.client.xreadgroup(
+            self.GROUP,
+            self.consumer,
+            {self.STREAM: start},
+            count=count,
+            block=block_ms or None,
+        )
+        out = [
+            (mid, fields.get("call_uuid", ""))
+            for _stream, messages in replies or []
+            for mid, fields in messages
+        ]
+        if self._own_pending and not out:
+            self._own_pending = False
+        return out
+
+    def ack(self, message_id: str) -> None:
+        self.client.xack(self.STREAM, self.GROUP, message_id)
+
+    def reclaim(self) -> list[tuple[str, str]]:
+        result = self.client.xautoclaim(
+            self.STREAM, self.GROUP, self.consumer, min_idle_time=30_000, count=100
+        )
+        messages = result[1] if result else []
+        return [(mid, fields.get("call_uuid", "")) for mid, fields in messages if fields]
+
+    def claim(self, call_uuid: str) -> Any:
+        from dialer.models import Call
+
+        n = Call.objects.filter(uuid=call_uuid, dialed_at=None, result="pending").update(
+            dialed_at=utcnow()
+        )
+        if n != 1:
+            return None
+        return Call.objects.select_related("campaign__queue", "lead").get(uuid=call_uuid)
+
+
+def default_request_source(consumer: str) -> RequestSource:
+    try:
+        return StreamRequests(consumer)
+    except ImportError:
+        log.warning("dialer.handoff not installed: using the built-in stream reader")
+        return FallbackStreamRequests(consumer)
+
+
 # --- Live state -----------------------------------------------------------------------------
 
 
@@ -843,16 +906,19 @@ class Dialer:
             with self.lock:
                 tracked = list(self.calls)
             for call_uuid in tracked:
+                with self.lock:
+                    live = self.calls.get(call_uuid)
+                if live is None or live.times.dialed_at is None:
+                    continue
                 if call_uuid not in up:
-                    with self.lock:
-                        live = self.calls.get(call_uuid)
-                    if live is not None and live.times.dialed_at is not None:
-                        self._finish(
-                            call_uuid,
-                            "LOST_WHILE_DISCONNECTED",
-                            lost=True,
-                            reason="LOST_WHILE_DISCONNECTED",
-                        )
+                    self._finish(
+                        call_uuid,
+                        "LOST_WHILE_DISCONNECTED",
+                        lost=True,
+                        reason="LOST_WHILE_DISCONNECTED",
+                    )
+                else:
+                    self._catch_up(live, up[call_uuid])
             if self._first_connect:
                 self._first_connect = False
                 try:
@@ -881,6 +947,26 @@ class Dialer:
                 "reconciled with FreeSWITCH",
                 extra={"channels": len(up), "tracked": len(self.calls)},
             )
+
+    def _catch_up(self, live: LiveCall, row: dict[str, str]) -> None:
+        """Events missed while disconnected: an answer (the customer sits parked) or an agent
+        bridge (seen in the queue's member list)."""
+        if row.get("callstate") == "ACTIVE" and live.times.answered_at is None:
+            live.times.answered_at = utcnow()
+        if row.get("application") == "park" and live.times.answered_at and not live.agent_leg:
+            log.info("answered while disconnected: into the queue", extra={"call_uuid": live.uuid})
+            self.conn.run_in_loop(self._enqueue_customer, live)
+        elif row.get("application") == "callcenter" and not live.agent_name:
+            try:
+                members = _parse_table(
+                    self.conn.api(f"callcenter_config queue list members {live.queue}")
+                )
+            except Exception:
+                return
+            for m in members:
+                if m.get("session_uuid") == live.uuid and m.get("serving_agent"):
+                    live.agent_name = m["serving_agent"]
+                    live.times.agent_answered_at = utcnow()
 
     def _adopt(self, call_uuid: str, row: dict[str, str]) -> None:
         from dialer.models import Call
