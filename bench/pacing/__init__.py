@@ -1,0 +1,1 @@
+"""Predictive pacing benchmark: seeded discrete-event simulation of docs SCENARIOS.md."""
