@@ -18,6 +18,7 @@ venv: $(BIN)/.installed
 
 ## Set up and run the demo on SQLite, the filesystem broker and the FreeSWITCH simulator.
 demo: venv
+	DEBUG=$${DEBUG:-1} DATABASE_URL=$${DEMO_DATABASE_URL:-sqlite:///$(CURDIR)/var/demo.sqlite3} \
 	$(BIN)/python manage.py demo
 
 ## Set up and run every check: ruff, mypy, pytest on PostgreSQL and Redis.
