@@ -130,9 +130,30 @@
   });
 
   /* --- Panels ------------------------------------------------------------------------ */
+  // The CSRF token is masked differently in every render: not a change worth a redraw.
+  function normal(html) { return html.replace(/name="csrfmiddlewaretoken" value="[^"]*"/g, ""); }
+
+  function formState(el) {
+    var state = {};
+    el.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (f) {
+      state[f.id] = f.type === "checkbox" ? f.checked : f.value;
+    });
+    return state;
+  }
+
+  function restoreForms(el, state) {
+    Object.keys(state).forEach(function (id) {
+      var f = document.getElementById(id);
+      if (!f || !el.contains(f)) return;
+      if (f.type === "checkbox") f.checked = state[id]; else f.value = state[id];
+    });
+  }
+
   function replace(name, panel) {
     var el = document.getElementById(PANELS[name]);
-    if (!el || lastHtml[name] === panel.html) return;
+    if (!el) return;
+    var html = normal(panel.html);
+    if (lastHtml[name] === html) return;
     var active = document.activeElement;
     var inside = active && active !== document.body && el.contains(active);
     var typing = inside && active.matches("input, textarea, select") && keys[name] === panel.key;
@@ -140,8 +161,11 @@
     var focusId = inside ? active.id : null;
     var openDetails = Array.prototype.map.call(el.querySelectorAll("details[open]"), function (d) { return d.className; });
     var newCard = name === "card" && keys.card !== undefined && keys.card !== panel.key;
+    // Same card, same call: keep what the agent chose or typed so far.
+    var kept = keys[name] === panel.key ? formState(el) : {};
     el.innerHTML = panel.html;
-    lastHtml[name] = panel.html;
+    restoreForms(el, kept);
+    lastHtml[name] = html;
     keys[name] = panel.key;
     delete pending[name];
     openDetails.forEach(function (cls) {
