@@ -36,6 +36,10 @@ def demo_processes(addr: str) -> list[Child]:
     ]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Set up and run the demo: migrate, load demo data, collect static, serve."
 
@@ -67,6 +71,8 @@ class Command(BaseCommand):
 
     def _run(self, children: list[Child]) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        # A plain `kill` of the demo stops its children too, like Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         running: list[tuple[Child, subprocess.Popen[bytes]]] = []
         try:
             for child in children:
@@ -83,7 +89,7 @@ class Command(BaseCommand):
         finally:
             for _child, proc in reversed(running):
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                    proc.terminate()
             for _child, proc in reversed(running):
                 try:
                     proc.wait(timeout=10)
