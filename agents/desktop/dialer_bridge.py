@@ -89,58 +89,72 @@ def _read_frame(reader: Any) -> tuple[dict[str, str], bytes]:
 
 # --- Agent status (mod_callcenter) ----------------------------------------------------------
 
+# Tests and the demo may replace FreeSWITCH: a function taking one api command, returning the
+# reply. None: the dialer's one-shot ESL client (dialer.esl.oneshot), else esl_api above.
+fs_api: Callable[[str], str] | None = None
+
+
+def _api() -> Callable[[str], str]:
+    if fs_api is not None:
+        return fs_api
+    oneshot = _optional("dialer.esl.oneshot", "api")
+    return oneshot if oneshot is not None else esl_api
+
 
 def set_agent_status(agent: Agent, status: str, *, reason: str = "", now: datetime) -> None:
-    """Record the agent's mod_callcenter status and apply it after commit.
+    """Tell mod_callcenter, then record the status (dialer.agent_control.agent_set_status).
 
-    The row is the desktop's truth; FreeSWITCH follows (dialer.agent_control when present,
-    else `callcenter_config agent set status`). A phone system that is down does not block the
-    agent's status: the dialer re-applies every agent's status when it reconnects."""
+    Fails safe: going Available is refused (PhoneSystemError) when FreeSWITCH does not accept
+    it, so the desktop never shows Ready for an agent who would get no calls. Going On Break
+    or Logged Out is recorded even then: fewer offers is the safe direction, and the dialer
+    re-applies statuses when it reconnects."""
+    control = _optional("dialer.agent_control", "agent_set_status")
+    try:
+        if control is not None:
+            control(agent, status=status, now=now, break_reason=reason, api=_api())
+        else:
+            if status not in AgentStatus.values:
+                raise ValueError(status)
+            reply = _api()(f"callcenter_config agent set status {agent.name} '{status}'")
+            if not reply.startswith("+OK"):
+                raise PhoneSystemError(f"FreeSWITCH refused: {reply.strip()}")
+    except Exception as exc:
+        if status == AgentStatus.AVAILABLE:
+            raise PhoneSystemError(str(exc)) from exc
+        log.warning("status %r of agent %s recorded, not applied: %s", status, agent.name, exc)
     Agent.objects.filter(pk=agent.pk).update(
         status=status, break_reason=reason[:100], status_changed_at=now
     )
     agent.status, agent.break_reason, agent.status_changed_at = status, reason[:100], now
-    transaction.on_commit(lambda: _apply_status(agent, status))
-
-
-def _apply_status(agent: Agent, status: str) -> None:
-    control = _optional("dialer.agent_control", "agent_apply_status")
-    try:
-        if control is not None:
-            control(agent=agent, status=status)
-            return
-        if status not in AgentStatus.values:
-            raise ValueError(status)
-        esl_api(f"callcenter_config agent set status {agent.name} '{status}'")
-    except Exception as exc:  # the status is stored; the dialer reconciles on reconnect
-        log.warning("could not apply status %r of agent %s: %s", status, agent.name, exc)
 
 
 # --- Call commands ----------------------------------------------------------------------------
 
 
-def call_hangup(call: Call) -> None:
-    fn = _optional("dialer.agent_control", "call_hangup")
+def _call_command(name: str, call: Call, command: str) -> None:
+    """`command` holds only fixed words and the call's UUID (a UUIDField): no user text."""
+    fn = _optional("dialer.agent_control", name)
     if fn is not None:
         fn(call=call)
         return
-    esl_api(f"uuid_kill {call.uuid} NORMAL_CLEARING")
+    try:
+        reply = _api()(command)
+    except Exception as exc:
+        raise PhoneSystemError(f"the phone system is not reachable ({exc})") from exc
+    if reply.strip().startswith("-ERR"):
+        raise PhoneSystemError(reply.strip())
+
+
+def call_hangup(call: Call) -> None:
+    _call_command("call_hangup", call, f"uuid_kill {call.uuid} NORMAL_CLEARING")
 
 
 def call_hold(call: Call) -> None:
-    fn = _optional("dialer.agent_control", "call_hold")
-    if fn is not None:
-        fn(call=call)
-        return
-    esl_api(f"uuid_hold {call.uuid}")
+    _call_command("call_hold", call, f"uuid_hold {call.uuid}")
 
 
 def call_resume(call: Call) -> None:
-    fn = _optional("dialer.agent_control", "call_resume")
-    if fn is not None:
-        fn(call=call)
-        return
-    esl_api(f"uuid_hold off {call.uuid}")
+    _call_command("call_resume", call, f"uuid_hold off {call.uuid}")
 
 
 # --- Campaign status and preview cards ----------------------------------------------------------

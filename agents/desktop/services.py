@@ -177,7 +177,10 @@ def agent_go_ready(*, agent: Agent, now: datetime) -> None:
             if desk.wrap_up_until and now >= desk.wrap_up_until:
                 raise DesktopError("Set a disposition for your last call first.")
             return  # Ready again as soon as wrap-up ends
-        bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+        try:
+            bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+        except bridge.PhoneSystemError as exc:
+            raise DesktopError(f"The phone system did not make you Ready: {exc}") from exc
         _changed(agent, "status")
 
 
@@ -368,7 +371,16 @@ def _end_wrap_up(agent: Agent, desk: AgentDesk, *, now: datetime) -> None:
     ready = desk.ready_after_wrap_up and not desk.logout_pending
     _idle(desk, now=now)
     if ready and agent.status != AgentStatus.AVAILABLE:
-        bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+        try:
+            bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
+        except bridge.PhoneSystemError as exc:
+            _message(
+                agent,
+                kind=MessageKind.SYSTEM,
+                title="Could not make you Ready",
+                text=f"The phone system said: {exc}. Choose Ready to try again.",
+                now=now,
+            )
     _changed(agent, "wrap_up_ended")
 
 

@@ -38,7 +38,12 @@ def phone(monkeypatch):  # type: ignore[no-untyped-def]
     """FreeSWITCH stand-in: records commands; a hang-up comes back as the dialer would
     report it (the call ended)."""
     sent: list[str] = []
-    monkeypatch.setattr(dialer_bridge, "_apply_status", lambda agent, status: sent.append(status))
+
+    def api(command: str) -> str:
+        sent.append(command)
+        return "+OK"
+
+    monkeypatch.setattr(dialer_bridge, "fs_api", api)
     monkeypatch.setattr(dialer_bridge, "_send_control", lambda command: sent.append("preview"))
 
     def hangup(call: Call) -> None:
@@ -48,8 +53,6 @@ def phone(monkeypatch):  # type: ignore[no-untyped-def]
         )
 
     monkeypatch.setattr(dialer_bridge, "call_hangup", hangup)
-    monkeypatch.setattr(dialer_bridge, "call_hold", lambda call: sent.append("hold"))
-    monkeypatch.setattr(dialer_bridge, "call_resume", lambda call: sent.append("resume"))
     return sent
 
 
@@ -120,13 +123,10 @@ def test_progressive_call_disposition_callback_then_next_call(browser_page, worl
     expect(page.locator("#panel-campaigns")).to_contain_text("Started")
     screenshot(page, "desktop-ready")
 
-    evil_note = '<img src=x onerror="window.pwned=1"> Asked about the family plan.'
-    call = _bridge(agent, world["progressive"], note=evil_note)
+    call = _bridge(agent, world["progressive"])
     card = page.locator("#lead-card")
     expect(card).to_be_visible()
     expect(page.locator("#lead-name")).to_have_text("Maria Lopez")
-    expect(page.locator("#lead-note")).to_have_text(evil_note)  # shown as text, never run
-    assert page.evaluate("window.pwned") is None
     expect(page.locator("#lead-ticket")).to_have_text("TCK-1042")
     expect(page.locator("#lead-number")).to_have_text(call.lead.number)
     expect(page.locator("#crm-fields")).to_contain_text("Gold")
@@ -136,6 +136,8 @@ def test_progressive_call_disposition_callback_then_next_call(browser_page, worl
     page.click("#btn-hold")
     expect(page.locator("#btn-resume")).to_be_visible()
     page.click("#btn-resume")
+    expect(page.locator("#btn-hold")).to_be_visible()
+    assert f"uuid_hold off {call.uuid}" in phone
     page.click("#btn-hangup")
     expect(page.locator("#wrap-countdown")).to_be_visible()
     expect(page.locator("#status-label")).to_have_text("Wrap-up")
@@ -159,8 +161,11 @@ def test_progressive_call_disposition_callback_then_next_call(browser_page, worl
     expect(page.locator("#waiting-title")).to_be_visible(timeout=20_000)
     agent.refresh_from_db()
     assert agent.status == AgentStatus.AVAILABLE
-    _bridge(agent, world["progressive"], first_name="Sam", last_name="Okafor")
+    evil_note = '<img src=x onerror="window.pwned=1"> Wants a quote.'
+    _bridge(agent, world["progressive"], first_name="Sam", last_name="Okafor", note=evil_note)
     expect(page.locator("#lead-name")).to_have_text("Sam Okafor")
+    expect(page.locator("#lead-note")).to_have_text(evil_note)  # shown as text, never run
+    assert page.evaluate("window.pwned") is None
 
 
 def test_preview_get_record_skip_and_connect(browser_page, world, phone):

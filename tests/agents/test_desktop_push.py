@@ -11,10 +11,23 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from agents.desktop import push, services
+from agents.desktop import dialer_bridge, push, services
 from tests.factories import NOW
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def freeswitch(monkeypatch):  # type: ignore[no-untyped-def]
+    """FreeSWITCH's api replies: +OK to everything; the commands sent are kept."""
+    sent: list[str] = []
+
+    def api(command: str) -> str:
+        sent.append(command)
+        return "+OK"
+
+    monkeypatch.setattr(dialer_bridge, "fs_api", api)
+    return sent
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from agents.desktop import services
+from agents.desktop import dialer_bridge, services
 from agents.desktop.services import DesktopError, NotYours
 from agents.models import AgentMessage, AgentStatus, DeskCallState, MessageKind
 from campaigns.models import CampaignType
@@ -15,6 +15,19 @@ from leads.models import DoNotCall, LeadEvent, LeadState
 from tests.factories import NOW, CallFactory, CampaignFactory, DispositionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def freeswitch(monkeypatch):  # type: ignore[no-untyped-def]
+    """FreeSWITCH's api replies: +OK to everything; the commands sent are kept."""
+    sent: list[str] = []
+
+    def api(command: str) -> str:
+        sent.append(command)
+        return "+OK"
+
+    monkeypatch.setattr(dialer_bridge, "fs_api", api)
+    return sent
 
 
 def _s(seconds: float) -> timedelta:
@@ -67,6 +80,22 @@ def test_ready_and_not_ready_need_a_login_and_a_reason(agent):
     services.agent_login(agent=agent, now=NOW)
     with pytest.raises(DesktopError, match="reason"):
         services.agent_go_not_ready(agent=agent, reason="  ", now=NOW)
+
+
+def test_status_changes_go_to_mod_callcenter_first(agent, freeswitch, monkeypatch):
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_go_ready(agent=agent, now=NOW)
+    assert freeswitch == [
+        "callcenter_config agent set status 1001@default 'On Break'",
+        "callcenter_config agent set status 1001@default Available",
+    ]
+    # FreeSWITCH says no: the agent is not shown Ready; a break is recorded all the same.
+    monkeypatch.setattr(dialer_bridge, "fs_api", lambda command: "-ERR agent not found")
+    services.agent_go_not_ready(agent=agent, reason="Lunch", now=NOW + _s(1))
+    with pytest.raises(DesktopError, match="did not make you Ready"):
+        services.agent_go_ready(agent=agent, now=NOW + _s(2))
+    agent.refresh_from_db()
+    assert (agent.status, agent.break_reason) == (AgentStatus.ON_BREAK, "Lunch")
 
 
 # --- Campaign messages --------------------------------------------------------------------------
@@ -218,16 +247,18 @@ def test_mark_voicemail_and_record_edit_keep_history(logged_in, campaign):
     assert call.lead.state == LeadState.VOICEMAIL
 
 
-def test_hold_and_resume_follow_the_call(logged_in, campaign, monkeypatch):
-    sent = []
-    monkeypatch.setattr(services.bridge, "call_hold", lambda call: sent.append("hold"))
-    monkeypatch.setattr(services.bridge, "call_resume", lambda call: sent.append("resume"))
+def test_hold_resume_hangup_send_uuid_commands(logged_in, campaign, freeswitch):
     call = _bridged_call(logged_in, campaign)
     services.agent_hold(agent=logged_in, call=call, now=NOW)
     assert _desk(logged_in).call_state == DeskCallState.HELD
     services.agent_resume(agent=logged_in, call=call, now=NOW)
     assert _desk(logged_in).call_state == DeskCallState.TALKING
-    assert sent == ["hold", "resume"]
+    services.agent_hangup(agent=logged_in, call=call, now=NOW)
+    assert freeswitch[-3:] == [
+        f"uuid_hold {call.uuid}",
+        f"uuid_hold off {call.uuid}",
+        f"uuid_kill {call.uuid} NORMAL_CLEARING",
+    ]
 
 
 # --- Preview and Push Preview ----------------------------------------------------------------

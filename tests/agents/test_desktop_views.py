@@ -11,22 +11,30 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from agents.desktop import services
+from agents.desktop import dialer_bridge, services
 from agents.models import AgentMessage, DeskCallState, MessageKind
 from leads.models import LeadState
 from tests.factories import CallFactory, CampaignFactory, DispositionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def freeswitch(monkeypatch):  # type: ignore[no-untyped-def]
+    """FreeSWITCH's api replies: +OK to everything; the commands sent are kept."""
+    sent: list[str] = []
+
+    def api(command: str) -> str:
+        sent.append(command)
+        return "+OK"
+
+    monkeypatch.setattr(dialer_bridge, "fs_api", api)
+    return sent
+
+
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch"}
 EVIL_NAME = "<script>alert('name')</script>"
 EVIL_NOTE = '<img src=x onerror="alert(1)">'
-
-
-@pytest.fixture(autouse=True)
-def _no_phone_system(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(services.bridge, "call_hangup", lambda call: None)
-    monkeypatch.setattr(services.bridge, "call_hold", lambda call: None)
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@
     document.querySelectorAll("[data-until]").forEach(function (el) {
       var left = Date.parse(el.dataset.until) - now;
       if (left > 0) {
-        el.textContent = el.id === "status-clock" ? hms(left) : ms(left);
+        el.textContent = el.id === "status-clock" ? hms(Math.ceil(left / 1000) * 1000) : ms(left);
         el.classList.toggle("soon", left < 10000);
         el.classList.remove("expired");
         return;
