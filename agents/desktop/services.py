@@ -879,7 +879,7 @@ class CampaignRow:
 def my_campaigns(agent: Agent, *, now: datetime) -> list[CampaignRow]:
     """The campaigns of the agent's queues: running ones first."""
     rows = []
-    campaigns = Campaign.objects.filter(queue_id__in=agent_queue_ids(agent)).select_related("queue")
+    campaigns = Campaign.objects.filter(queue__tiers__agent=agent).select_related("queue")
     for campaign in campaigns:
         status = bridge.campaign_display_status(campaign, now=now)
         rows.append(

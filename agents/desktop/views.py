@@ -117,11 +117,13 @@ def _status(agent: Agent, desk: AgentDesk, now: datetime) -> dict[str, Any]:
 
 
 def _context(agent: Agent, now: datetime) -> dict[str, Any]:
-    desk = services.desk_for(agent)
-    desk = AgentDesk.objects.select_related(
-        "lead__campaign__queue", "call__campaign__queue", "call__disposition"
-    ).get(pk=desk.pk)
-    agent.refresh_from_db(fields=["status", "break_reason", "status_changed_at"])
+    desk = (
+        AgentDesk.objects.select_related(
+            "lead__campaign__queue", "call__campaign__queue", "call__disposition"
+        )
+        .filter(agent=agent)
+        .first()
+    ) or services.desk_for(agent)
     lead = desk.lead
     call = desk.call
     campaign = call.campaign if call else (lead.campaign if lead else None)
@@ -148,6 +150,8 @@ def _context(agent: Agent, now: datetime) -> dict[str, Any]:
     messages_qs = AgentMessage.objects.filter(agent=agent)
     logout_message = (
         messages_qs.filter(kind=MessageKind.LOGOUT).order_by("-created_at", "-id").first()
+        if desk.logout_pending
+        else None
     )
     return {
         "agent": agent,
