@@ -304,3 +304,38 @@ def test_logout_dialog_confirms_when_kept_open(browser_page, world, phone):
     screenshot(page, "desktop-logout-dialog")
     expect(page.locator("#logout-dialog-title")).to_have_text("Logoff authorized", timeout=25_000)
     expect(page.locator("#status-label")).to_have_text("Logged out")
+
+
+def test_status_changes_reach_mod_callcenter_in_the_simulator(browser_page, world, settings):
+    """No stand-in here: login, Ready, Not Ready and Log out travel over the Event Socket
+    (dialer.agent_control → dialer.esl.oneshot) to the FreeSWITCH simulator's mod_callcenter."""
+    from freeswitch.simulator.testing import running_simulator
+
+    page, agent = browser_page, world["agent"]
+    config = {
+        "queues": {"sales@default": {}},
+        "agents": {agent.name: {"contact": "user/1001", "status": "Logged Out"}},
+        "tiers": [{"queue": "sales@default", "agent": agent.name}],
+    }
+    with running_simulator(callcenter_config=config) as sim:
+        settings.ESL_HOST, settings.ESL_PORT = "127.0.0.1", sim.port
+
+        def fs_status() -> str:
+            return (sim.agent(agent.name) or {}).get("status", "")
+
+        _open_desktop(page, agent)
+        assert fs_status() == "Available"
+        page.select_option("#not-ready-reason", "Lunch")
+        page.click("#btn-not-ready")
+        expect(page.locator("#status-pill-reason, .status-reason")).to_contain_text("Lunch")
+        assert fs_status() == "On Break"
+        page.click("#btn-logout")
+        expect(page.locator("#status-label")).to_have_text("Logged out")
+        assert fs_status() == "Logged Out"
+    # With the phone system gone, Ready is refused in words and the agent stays Not Ready.
+    settings.ESL_PORT = sim.port
+    page.click("#btn-login")
+    expect(page.locator("#status-label")).to_have_text("Not Ready")
+    page.click("#btn-ready")
+    expect(page.locator("#toast")).to_contain_text("did not make you Ready")
+    expect(page.locator("#status-label")).to_have_text("Not Ready")
