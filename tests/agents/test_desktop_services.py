@@ -383,3 +383,16 @@ def test_calls_and_leads_of_another_agent_are_not_yours(logged_in, other_agent, 
         services.own_call(other_agent, call.pk)
     with pytest.raises(NotYours):
         services.own_lead(other_agent, call.lead_id)
+
+
+def test_tick_all_completes_logouts_without_a_browser(logged_in, campaign, queue):
+    code = DispositionFactory(queue=queue, outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW)
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW)
+    result = services.agent_request_logout(agent=logged_in, now=NOW)
+    from agents.desktop.tasks import desk_tick_all
+
+    desk_tick_all(now=result.authorized_at)
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.LOGGED_OUT
