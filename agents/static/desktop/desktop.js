@@ -231,7 +231,7 @@
       headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken() },
     })
       .then(function (r) {
-        return r.json().catch(function () { return { error: r.status === 403 ? "You are not allowed to do that." : "Something went wrong (" + r.status + ")." }; })
+        return r.json().catch(function () { return { error: r.status === 403 ? "That call or lead is not yours (or no longer on your desk)." : "Something went wrong (" + r.status + ")." }; })
           .then(function (data) { return { ok: r.ok, data: data }; });
       })
       .then(function (res) {
