@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from agents.models import Agent
 from campaigns.models import Campaign, CampaignType
@@ -259,11 +260,18 @@ def call_refused_number(*, call_uuid: str, now: datetime, reason: str) -> Finish
     return Finished(call, Outcome(Result.INVALID, LeadAction.ATTEMPT_FAILED, reason), state)
 
 
-def pending_calls_on_node(node: str) -> list[str]:
-    """UUIDs of this node's calls that were dialed and have no result yet."""
+def call_assign_node(*, call_uuid: str, node: str) -> None:
+    Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(node=node[:60])
+
+
+def pending_calls_on_node(node: str, *, now: datetime, orphan_after: float = 10.0) -> list[str]:
+    """UUIDs of this node's calls that were dialed and have no result yet, and of claimed calls
+    no node ever named (a dialer died between claiming and naming) older than `orphan_after`."""
+    orphans = Q(node="", dialed_at__lt=now - timedelta(seconds=orphan_after))
+    mine = Q(node=node) if node else Q(pk__in=[])
     return [
         str(u)
         for u in Call.objects.filter(
-            node=node, result=CallResult.PENDING, dialed_at__isnull=False
+            mine | orphans, result=CallResult.PENDING, dialed_at__isnull=False
         ).values_list("uuid", flat=True)
     ]

@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import json
 import logging
+import os
 import queue
 import random
 import signal
@@ -154,6 +155,8 @@ class FallbackStreamRequests:
 
 
 def default_request_source(consumer: str) -> RequestSource:
+    if os.environ.get("DIALER_BUILTIN_REQUESTS") == "1":
+        return FallbackStreamRequests(consumer)
     try:
         return StreamRequests(consumer)
     except ImportError:
@@ -487,6 +490,8 @@ class Dialer:
         if call is None:
             self.requests.ack(held.message_id)
             return
+        # Name the node at once: after a crash, this node's restart finds the call.
+        call_services.call_assign_node(call_uuid=held.call_uuid, node=self.node)
         campaign = self._campaign(held.campaign_id)
         try:
             dial = call_services.lead_dial_for(
@@ -922,7 +927,7 @@ class Dialer:
             if self._first_connect:
                 self._first_connect = False
                 try:
-                    pending = call_services.pending_calls_on_node(self.node)
+                    pending = call_services.pending_calls_on_node(self.node, now=utcnow())
                 except Exception:
                     log.exception("reading pending calls failed")
                     pending = []
@@ -967,6 +972,26 @@ class Dialer:
                 if m.get("session_uuid") == live.uuid and m.get("serving_agent"):
                     live.agent_name = m["serving_agent"]
                     live.times.agent_answered_at = utcnow()
+
+    def _sweep_orphans(self) -> None:
+        """Calls a dialer claimed and died before naming its node: nobody else will end them."""
+        try:
+            orphans = call_services.pending_calls_on_node("", now=utcnow(), orphan_after=3.0)
+        except Exception:
+            log.exception("orphan sweep failed")
+            close_old_connections()
+            return
+        for call_uuid in orphans:
+            with self.lock:
+                known = call_uuid in self.calls
+            if not known:
+                self.db(
+                    call_uuid,
+                    call_services.call_lost,
+                    call_uuid=call_uuid,
+                    now=utcnow(),
+                    reason="DIALER_RESTART",
+                )
 
     def _adopt(self, call_uuid: str, row: dict[str, str]) -> None:
         from dialer.models import Call
@@ -1045,8 +1070,12 @@ class Dialer:
         }
 
     def _publisher_loop(self) -> None:
+        last_sweep = time.monotonic()
         while self._running.is_set():
             time.sleep(0.2)
+            if time.monotonic() - last_sweep > 2 and self.conn.connected:
+                last_sweep = time.monotonic()
+                self._sweep_orphans()
             try:
                 snap = self.snapshot()
                 if self.publish is not None:

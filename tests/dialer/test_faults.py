@@ -1,0 +1,232 @@
+"""Faults: the socket drops mid-campaign; the daemon is killed with SIGKILL and restarted."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from dialer.daemon import Dialer
+from dialer.models import Call, CallResult
+from freeswitch.simulator import Simulator
+from leads import lifecycle
+from leads.models import DIALABLE_STATES, Lead, LeadState
+from tests.dialer.dialer_harness import MemoryRequests, MiniSelector, callcenter_config, wait_until
+from tests.dialer.test_e2e_progressive import QUEUE, SCENARIO, build_campaign, expected_state
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_consistent(campaign, sim_log: list[str]) -> None:
+    states = dict(Lead.objects.filter(campaign=campaign).values_list("number", "state"))
+    wrong = {n: s for n, s in states.items() if s != expected_state(n)}
+    assert not wrong, wrong
+    calls = list(Call.objects.filter(campaign=campaign).order_by("lead_id", "requested_at"))
+    assert not [c for c in calls if c.result == CallResult.PENDING]
+    # One originate per dialed Call row, never the same call twice.
+    uuids = [line.split("origination_uuid=")[1][:36] for line in sim_log]
+    assert len(uuids) == len(set(uuids))
+    dialed = {str(c.uuid) for c in calls if c.dialed_at is not None}
+    assert set(uuids) <= dialed
+    # No lead had two calls at once.
+    by_lead: dict[int, list[Call]] = {}
+    for c in calls:
+        by_lead.setdefault(c.lead_id, []).append(c)
+    for rows in by_lead.values():
+        rows = [c for c in rows if c.dialed_at]
+        rows.sort(key=lambda c: c.dialed_at)
+        for earlier, later in itertools.pairwise(rows):
+            assert earlier.hangup_at <= later.dialed_at, (earlier.uuid, later.uuid)
+
+
+def test_socket_drop_mid_campaign_reconnects_fast_and_loses_nothing():
+    campaign = build_campaign(90)
+    requests = MemoryRequests()
+    with Simulator(
+        scenario=SCENARIO,
+        callcenter_config=callcenter_config(QUEUE, 5),
+        time_scale=50,
+        seed=3,
+        sps=1000,
+    ) as sim:
+        dialer = Dialer(
+            host="127.0.0.1",
+            port=sim.port,
+            password="ClueCon",
+            node="fs1",
+            gateway="carrier",
+            requests=requests,
+            calls_per_second=200,
+            max_concurrent=100,
+            publish=lambda snap: None,
+        )
+        dialer.start()
+        selector = MiniSelector(campaign, requests)
+        try:
+            assert dialer.conn.wait_connected(5)
+            selector.start()
+            assert wait_until(lambda: dialer.stats.originates >= 25, timeout=30)
+            dropped_at = time.monotonic()
+            sim.call(lambda: [lst.transport.abort() for lst in list(sim.server.listeners)])
+            assert wait_until(
+                lambda: dialer.conn.connects >= 2 and dialer.conn.connected, timeout=2, step=0.01
+            )
+            assert time.monotonic() - dropped_at < 2.0
+            assert wait_until(
+                lambda: (
+                    not Lead.objects.filter(campaign=campaign)
+                    .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
+                    .exists()
+                ),
+                timeout=90,
+                step=0.2,
+            )
+            time.sleep(0.3)
+            log = list(sim.core.originate_log)
+        finally:
+            selector.running = False
+            selector.join(2)
+            dialer.stop()
+    assert_consistent(campaign, log)
+
+
+class StreamSelector(MiniSelector):
+    """Like MiniSelector, but hands requests over on the Redis stream a real daemon reads."""
+
+    def __init__(self, campaign, client) -> None:
+        super().__init__(campaign, MemoryRequests())
+        self.client = client
+
+    def select(self) -> None:
+        now = datetime.now(UTC)
+        for lead in Lead.objects.select_related("campaign").filter(
+            campaign=self.campaign, state__in=DIALABLE_STATES, next_dial_at__lte=now
+        )[:100]:
+            try:
+                lifecycle.transition(lead, LeadState.DIALING, now=now, reason="selected")
+            except lifecycle.StaleLead:
+                continue
+            call = Call.objects.create(
+                uuid=uuid.uuid4(),
+                campaign=lead.campaign,
+                lead=lead,
+                attempt=lead.attempts + 1,
+                number=lead.number,
+                requested_at=now,
+            )
+            self.client.xadd("dialer:requests", {"call_uuid": str(call.uuid)})
+
+
+def start_daemon(port: int) -> subprocess.Popen[bytes]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": "tests-only",
+        "DIALER_BUILTIN_REQUESTS": "1",
+        "DIALER_CALLS_PER_SECOND": "100",
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "run_dialer",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def test_sigkill_and_restart_leaves_nothing_stuck():
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    client.delete("dialer:requests")
+    campaign = build_campaign(60)
+    reaper_window = 10.0
+    with Simulator(
+        scenario=SCENARIO,
+        callcenter_config=callcenter_config(QUEUE, 5),
+        time_scale=20,
+        seed=5,
+        sps=1000,
+    ) as sim:
+        selector = StreamSelector(campaign, client)
+        daemon = start_daemon(sim.port)
+        try:
+            selector.start()
+            assert wait_until(
+                lambda: (
+                    Call.objects.filter(campaign=campaign, dialed_at__isnull=False).count() >= 15
+                ),
+                timeout=30,
+            )
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(5)
+            killed_at = time.monotonic()
+            was_dialing = set(
+                Lead.objects.filter(campaign=campaign, state=LeadState.DIALING).values_list(
+                    "pk", flat=True
+                )
+            )
+            assert was_dialing
+            pending_at_kill = {
+                str(u)
+                for u in Call.objects.filter(
+                    campaign=campaign, result=CallResult.PENDING, dialed_at__isnull=False
+                ).values_list("uuid", flat=True)
+            }
+            daemon = start_daemon(sim.port)
+
+            def settled() -> bool:
+                # Every call left pending by the dead daemon is finished or still really up
+                # (then the new daemon adopted it): no lead stays dialing on a dead call.
+                up = {ch.get("uuid") for ch in sim.channels()}
+                pending = {
+                    str(u)
+                    for u in Call.objects.filter(
+                        uuid__in=pending_at_kill, result=CallResult.PENDING
+                    ).values_list("uuid", flat=True)
+                }
+                return pending <= up
+
+            assert wait_until(settled, timeout=reaper_window)
+            assert time.monotonic() - killed_at < reaper_window + 1
+            assert wait_until(
+                lambda: (
+                    not Lead.objects.filter(campaign=campaign)
+                    .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
+                    .exists()
+                ),
+                timeout=120,
+                step=0.3,
+            )
+            time.sleep(0.5)
+            log = list(sim.core.originate_log)
+        finally:
+            selector.running = False
+            selector.join(2)
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+    assert_consistent(campaign, log)
+    lost = Call.objects.filter(campaign=campaign, hangup_cause="DIALER_RESTART")
+    assert all(c.lead.state in (LeadState.SUCCESS, LeadState.FAILED) for c in lost)
