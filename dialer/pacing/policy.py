@@ -82,8 +82,8 @@ class PacingSnapshot:
 @dataclass(frozen=True, slots=True)
 class PacingConfig:
     abandon_cap: float = 0.03  # legal cap on abandons / live answers over the window
-    target_abandon_rate: float = 0.02  # what the feedback aims for, headroom under the cap
-    guard_rate: float = 0.026  # window rate at which pacing falls back to progressive
+    target_abandon_rate: float = 0.024  # what the feedback aims for, headroom under the cap
+    guard_rate: float = 0.028  # window rate at which pacing falls back to progressive
     guard_min_answers: int = 100  # below this many live answers a rate is too noisy to guard on
     max_lines_per_agent: float = 3.0
     max_calls_per_second: int = 20
@@ -94,9 +94,10 @@ class PacingConfig:
     base_drop_risk: float = 0.03  # next line's drop-risk limit when the window is on target
     min_drop_risk: float = 0.001
     max_drop_risk: float = 0.3
-    feedback_gain: float = 2.0  # how hard the limit reacts to the window rate vs the target
+    feedback_gain: float = 6.0  # how hard the limit reacts to the window rate vs the target
     feedback_prior_answers: float = 200.0  # pseudo live answers at the target rate
-    horizon_quantiles: tuple[float, ...] = (1 / 6, 0.5, 5 / 6)
+    horizon_quantiles: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # of live-answer delay
+    dial_round_seconds: float = 2.0  # predictive lines go out in rounds at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ class PacingDecision:
     drop_risk: float  # chance the last line placed is dropped if it answers live
     drop_risk_limit: float
     abandon_rate: float  # measured over the compliance window
-    projected_abandon_rate: float  # window rate once the lines in flight and placed resolve
+    projected_abandon_rate: float  # expected window rate once the lines placed now resolve
 
 
 def _phi_upper(z: float) -> float:
@@ -198,6 +199,20 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
             PacingMode.PROGRESSIVE, float(idle), 0.0, level(n), 0.0, 0.0, rate, rate,
         )  # fmt: skip
 
+    # Pace in rounds: lines placed a moment ago have not shown how they ring yet, and a line
+    # placed early for an agent who frees up later only carries more drop risk. Between rounds
+    # only the progressive floor is dialed, however often the caller asks.
+    newest = max(ringing, default=None)
+    if newest is not None and now - newest < config.dial_round_seconds:
+        n = min(progressive, room)
+        return PacingDecision(
+            n,
+            f"Predictive: last lines placed {now - newest:.1f} s ago, next round in "
+            f"{config.dial_round_seconds - (now - newest):.1f} s.{limit_note}",
+            PacingMode.PREDICTIVE, float(idle), float(len(ringing)), level(n), 0.0, 0.0,
+            rate, rate,
+        )  # fmt: skip
+
     p = ring.live_probability
     wait = config.drop_wait_seconds
     theta = drop_risk_limit(window, config)
@@ -266,20 +281,27 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
             total += _phi_upper((0.5 - mu) / math.sqrt(var))
         return total / len(supply)
 
-    n = 0
-    last_risk = risk(1)
-    next_risk = last_risk
-    while n < room and next_risk <= theta:
-        n += 1
-        last_risk = next_risk
-        next_risk = risk(n + 1)
-    placed = max(n, min(progressive, room))
-    if placed == 0:
-        last_risk = next_risk
+    risks: list[float] = []  # drop risk of each line placed, in order
+    next_risk = risk(1)
+    while len(risks) < room and next_risk <= theta:
+        risks.append(next_risk)
+        next_risk = risk(len(risks) + 1)
+    n = len(risks)
+    floor = min(progressive, room)
+    while len(risks) < floor:
+        risks.append(risk(len(risks) + 1))
+    placed = max(n, floor)
 
+    def projected_with(k: int) -> float:
+        return window.projected(p * sum(risks[:k]), k * p)
+
+    # Keep the projected window rate under the guard: trim predictive lines, never the floor.
+    if window.live_answers >= config.guard_min_answers:
+        while placed > floor and projected_with(placed) >= config.guard_rate:
+            placed -= 1
+    projected = projected_with(placed)
+    last_risk = risks[placed - 1] if placed else next_risk
     free_mean = supply[len(supply) // 2][0]
-    expected_drops = sum(p * risk(i) for i in range(1, placed + 1))
-    projected = window.projected(expected_drops, expected_live + placed * p)
     mid = horizons[len(horizons) // 2] + wait
     if placed > n:
         why = "one call per idle agent (progressive floor)"
