@@ -180,6 +180,9 @@ def _editor(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             )
             return redirect("campaigns:edit", pk=saved.pk)
         messages.error(request, "The campaign was not saved: correct the fields marked below.")
+    if not creating and data is not None:
+        # The form wrote the refused values into `campaign`; the page shows the saved one.
+        campaign = Campaign.objects.select_related("queue").get(pk=campaign.pk)
     context: dict[str, Any] = {
         "form": form,
         "formsets": formsets,

@@ -13,8 +13,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -161,8 +162,13 @@ class LeadAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Lead, form: ModelForm, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
-        if changes:
+        if not changes:
+            return
+        try:
             lead_update_record(lead=obj, changes=changes, now=timezone.now(), actor=_actor(request))
+        except ValidationError as exc:
+            # Only when the lead changed between the form's checks and the save.
+            self.message_user(request, f"Not saved: {' '.join(exc.messages)}", messages.ERROR)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -229,9 +235,21 @@ class _LeadRecordChecks(forms.ModelForm):
     def clean_number(self) -> str:
         raw = self.cleaned_data.get("number", "")
         try:
-            return parse_number(raw, settings.ACCOUNT_DEFAULT_REGION).e164
+            e164 = parse_number(raw, settings.ACCOUNT_DEFAULT_REGION).e164
         except InvalidNumber as exc:
             raise forms.ValidationError(f"Invalid number: {exc}.") from None
+        lead = self.instance
+        if e164 != lead.number:
+            if lead.state in (LeadState.DIALING, LeadState.RESERVED):
+                raise forms.ValidationError(
+                    "The lead is being dialed; change its number afterwards."
+                )
+            on_dnc = DoNotCall.objects.filter(
+                Q(campaign__isnull=True) | Q(campaign_id=lead.campaign_id), number=e164
+            )
+            if on_dnc.exists():
+                raise forms.ValidationError(f"{e164} is on the Do-Not-Call list.")
+        return e164
 
 
 @admin.register(LeadEvent)

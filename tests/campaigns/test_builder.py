@@ -247,6 +247,17 @@ def test_validation_errors_are_shown_next_to_their_fields(admin_client, queue): 
     assert 'class="field invalid' in body
 
 
+def test_refused_edit_keeps_the_saved_campaign_in_the_page(admin_client, campaign):  # type: ignore[no-untyped-def]
+    response = admin_client.post(
+        f"/campaigns/{campaign.pk}/edit/", payload(campaign.queue, name="", retries="")
+    )
+    body = response.content.decode()
+    assert "<h1>Renewals</h1>" in body
+    assert "This field is required." in errors_near(body, "id_retries")
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.retries) == ("Renewals", 3)
+
+
 def test_schedule_by_timezone_needs_a_window(admin_client, queue):  # type: ignore[no-untyped-def]
     response = admin_client.post("/campaigns/new/", payload(queue, tz_schedule_enabled="on"))
     assert response.status_code == 200

@@ -164,6 +164,13 @@ def test_record_edit_goes_into_the_history(admin_client, campaign):  # type: ign
     response = admin_client.post(f"{CHANGELIST}{lead.pk}/change/", data)
     assert response.status_code == 200
     assert "Invalid number" in response.content.decode()
+    DoNotCall.objects.create(number="+12025550177")
+    data["number"] = "+12025550177"
+    response = admin_client.post(f"{CHANGELIST}{lead.pk}/change/", data)
+    assert response.status_code == 200
+    assert "+12025550177 is on the Do-Not-Call list." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.number == "+12025550199"
 
 
 def test_events_and_calls_are_read_only(admin_client, campaign):  # type: ignore[no-untyped-def]
