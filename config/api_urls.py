@@ -20,4 +20,5 @@ urlpatterns = [
     # Other apps' APIs, one line each, e.g.:
     # path("reports/", include("reports.api_urls")),
     path("reports/", include("reports.api_urls")),
+    path("dialer/", include("dialer.api")),
 ]

@@ -616,7 +616,16 @@ class Dialer:
             self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
             return
         if live.agent_leg:
+            # Preview: the agent is already on the line; bridging is the connection.
             self._send(dialstring.uuid_command("uuid_bridge", live.uuid, live.agent_leg))
+            live.times.agent_answered_at = live.times.answered_at
+            self.db(
+                live.uuid,
+                call_services.call_record_agent_answered,
+                call_uuid=live.uuid,
+                at=live.times.answered_at,
+                agent_name=live.agent_name,
+            )
         else:
             self._enqueue_customer(live)
         self.db(
@@ -724,7 +733,9 @@ class Dialer:
         live.done = True  # pending SLA timers see this and do nothing
         live.times.hangup_at = utcnow()
         self.stats.finished += 1
-        if live.agent_leg and not live.times.agent_answered_at:
+        if live.agent_leg:
+            with self.lock:
+                self.agent_legs.pop(live.agent_leg, None)
             with contextlib.suppress(dialstring.UnsafeValue):
                 self._send(dialstring.uuid_command("uuid_kill", live.agent_leg, "NORMAL_CLEARING"))
         log.info(
@@ -807,8 +818,19 @@ class Dialer:
         The agent leg goes first because the spec holds the customer until an agent is
         there: dialing the customer first would leave an answered customer in silence while
         the agent's phone rings (an abandoned call in the making)."""
-        from dialer.models import Call
+        from dialer.models import Call, CallResult
 
+        with self.lock:
+            if call_uuid in self.calls:
+                return
+        # The claim: the command may arrive twice (stream redelivery, several nodes); only
+        # the node that names itself on the pending row rings the agent.
+        claimed = Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING, node="").update(
+            node=self.node
+        )
+        if claimed != 1:
+            log.info("preview dial already taken", extra={"call_uuid": call_uuid})
+            return
         call = Call.objects.select_related("campaign__queue").get(uuid=call_uuid)
         campaign = self._campaign(call.campaign_id)
         leg = str(uuidlib.uuid4())

@@ -34,6 +34,14 @@ class PhoneSystemError(RuntimeError):
     """FreeSWITCH refused or did not answer a call command."""
 
 
+class CardError(ValueError):
+    """The dialer refused a lead-card action (no longer reserved, another agent's …)."""
+
+
+def _card_refusal(exc: Exception) -> bool:
+    return type(exc).__name__ == "PreviewError"
+
+
 def _optional(module: str, name: str) -> Callable[..., Any] | None:
     try:
         mod: ModuleType = importlib.import_module(module)
@@ -199,7 +207,12 @@ def preview_accept(*, agent: Agent, lead: Lead, now: datetime) -> Call:
     """The agent connects a card: a Call row and the lead Dialing; the dialer places it."""
     fn = _optional("dialer.preview", "preview_accept")
     if fn is not None:
-        call = fn(agent=agent, lead=lead, now=now)
+        try:
+            call = fn(agent=agent, lead=lead, now=now)
+        except Exception as exc:
+            if _card_refusal(exc):
+                raise CardError(str(exc)) from exc
+            raise
         if isinstance(call, Call):
             return call
     with transaction.atomic():
@@ -248,7 +261,12 @@ def preview_skip(*, agent: Agent, lead: Lead, now: datetime, reason: str) -> Non
     """Skip, reject or countdown expiry: the record goes back to the list, no attempt spent."""
     fn = _optional("dialer.preview", "preview_skip")
     if fn is not None:
-        fn(agent=agent, lead=lead, now=now, reason=reason)
+        try:
+            fn(agent=agent, lead=lead, now=now, reason=reason)
+        except Exception as exc:
+            if not _card_refusal(exc):
+                raise
+            log.info("card of lead %s already left agent %s: %s", lead.pk, agent.name, exc)
         return
     if lead.state == LeadState.RESERVED:
         lifecycle.lead_release_card(lead, now=now, reason=reason, actor=agent.name)

@@ -547,7 +547,10 @@ def agent_connect_card(*, agent: Agent, lead: Lead, now: datetime) -> Call:
             _idle(desk, now=now)
             _changed(agent, "card_lost")
             raise DesktopError("This record was taken back; ask for another one.")
-        call = bridge.preview_accept(agent=agent, lead=lead, now=now)
+        try:
+            call = bridge.preview_accept(agent=agent, lead=lead, now=now)
+        except bridge.CardError as exc:
+            raise DesktopError(str(exc)) from exc
         _set_call_state(
             desk, DeskCallState.DIALING, now=now, call=call, lead=lead, card_expires_at=None
         )

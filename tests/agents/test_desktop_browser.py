@@ -22,6 +22,7 @@ from agents.desktop import dialer_bridge, services
 from agents.models import AgentStatus, DeskCallState
 from campaigns.models import CampaignType
 from campaigns.services import campaign_start
+from dialer import preview as dialer_preview
 from dialer.models import Call
 from leads.models import LeadState
 from tests.browser import log_in, screenshot
@@ -45,6 +46,8 @@ def phone(monkeypatch):  # type: ignore[no-untyped-def]
 
     monkeypatch.setattr(dialer_bridge, "fs_api", api)
     monkeypatch.setattr(dialer_bridge, "_send_control", lambda command: sent.append("preview"))
+    if hasattr(dialer_preview, "send_control"):  # the dialer's own preview service
+        monkeypatch.setattr(dialer_preview, "send_control", lambda command: sent.append("preview"))
 
     def hangup(call: Call) -> None:
         sent.append(f"uuid_kill {call.uuid}")

@@ -1,0 +1,126 @@
+"""Preview and Push Preview: accept rings the agent first, then the customer; skip returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from agents.roles import AGENTS
+from dialer import preview
+from dialer.daemon import Dialer
+from dialer.models import Call, CallResult
+from freeswitch.simulator import Simulator
+from leads import lifecycle
+from leads.models import LeadState
+from tests.dialer.dialer_harness import callcenter_config, wait_until
+from tests.factories import NOW, CampaignFactory, LeadFactory
+
+
+def reserved_lead(agent, campaign_type="preview", now=NOW):
+    campaign = CampaignFactory(type=campaign_type, queue=agent.queues.first())
+    lead = LeadFactory(campaign=campaign, number="+12025550142")
+    return lifecycle.lead_reserve_for_agent(
+        lead, now=now, agent_id=agent.pk, until=now + timedelta(seconds=30)
+    )
+
+
+@pytest.mark.django_db
+def test_skip_returns_the_lead_without_an_attempt(agent):
+    lead = reserved_lead(agent)
+    preview.preview_skip(agent=agent, lead=lead, now=NOW, reason="not now")
+    lead.refresh_from_db()
+    assert (lead.state, lead.attempts) == (LeadState.RETRY, 0)
+
+
+@pytest.mark.django_db
+def test_only_the_agent_holding_the_card_can_accept_it(agent, other_agent):
+    lead = reserved_lead(agent)
+    with pytest.raises(preview.PreviewError):
+        preview.preview_accept(agent=other_agent, lead=lead, now=NOW)
+    lead.refresh_from_db()
+    assert lead.state == LeadState.RESERVED
+
+
+@pytest.mark.django_db
+def test_expired_cards_go_back(agent):
+    lead = reserved_lead(agent)
+    assert preview.preview_expire(now=NOW + timedelta(seconds=31)) == 1
+    lead.refresh_from_db()
+    assert lead.state == LeadState.RETRY
+
+
+@pytest.mark.django_db
+def test_api_accept_and_skip(agent):
+    client = APIClient()
+    client.force_authenticate(agent.user)
+    lead = reserved_lead(agent, "push_preview")
+    with pytest.MonkeyPatch.context() as mp:
+        sent: list[dict] = []
+        mp.setattr(preview, "send_control", sent.append)
+        response = client.post(f"/api/dialer/preview/{lead.pk}/accept/")
+    assert response.status_code == 201, response.content
+    call = Call.objects.get(uuid=response.json()["call_uuid"])
+    assert call.agent == agent
+    lead.refresh_from_db()
+    assert lead.state == LeadState.DIALING
+    again = client.post(f"/api/dialer/preview/{lead.pk}/accept/")
+    assert again.status_code == 409
+    other = reserved_lead(agent)
+    assert (
+        client.post(f"/api/dialer/preview/{other.pk}/skip/", {"reason": "busy"}).status_code == 204
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepted_card_rings_the_agent_then_the_customer_and_connects(agent):
+    agent.user.groups.add(Group.objects.get_or_create(name=AGENTS)[0])
+    now = datetime.now(UTC)
+    lead = reserved_lead(agent, now=now)
+    with Simulator(
+        scenario={
+            "rules": [
+                {
+                    "match": "1001",
+                    "action": "answer",
+                    "ring": 0.1,
+                    "answer_after": 0.2,
+                    "talk": None,
+                }
+            ],
+            "default": {"action": "answer", "ring": 0.2, "answer_after": 0.5, "talk": 5},
+        },
+        callcenter_config=callcenter_config("sales@default", 1),
+        time_scale=20,
+    ) as sim:
+        dialer = Dialer(
+            host="127.0.0.1",
+            port=sim.port,
+            password="ClueCon",
+            node="fs1",
+            gateway="carrier",
+            requests=None,
+            publish=lambda snap: None,
+        )
+        dialer.start()
+        try:
+            assert dialer.conn.wait_connected(5)
+            call = preview.preview_accept(agent=agent, lead=lead, now=now)
+            dialer.dial_preview(str(call.uuid), agent.contact, agent.name)
+            assert wait_until(
+                lambda: Call.objects.get(pk=call.pk).result != CallResult.PENDING, timeout=15
+            )
+            log = list(sim.core.originate_log)
+        finally:
+            dialer.stop()
+    # The agent's leg first, the customer's second.
+    assert len(log) == 2
+    assert "user/1001" in log[0]
+    assert "sofia/gateway/carrier/+12025550142" in log[1]
+    call.refresh_from_db()
+    lead.refresh_from_db()
+    assert call.result == CallResult.CONNECTED
+    assert call.agent_answered_at is not None
+    assert lead.state == LeadState.SUCCESS
