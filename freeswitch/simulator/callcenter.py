@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -92,10 +93,21 @@ QUEUE_COLS = [
     "max_wait_time_with_no_agent",
     "max_wait_time_with_no_agent_time_reached",
     "record_template",
+    "calls_answered",
+    "calls_abandoned",
+    "ring_progressively_delay",
+    "skip_agents_with_external_calls",
+    "agent_no_answer_status",
 ]
 SYSTEM = "single_box"
 SUBCLASS = "callcenter::info"
 NO_ANSWER_CAUSES = {"NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL", "ALLOTTED_TIMEOUT"}
+
+
+def _atoi(value: str) -> int:
+    """C atoi/atol: leading digits (and sign), 0 when there are none."""
+    m = re.match(r"\s*([+-]?\d+)", value)
+    return int(m.group(1)) if m else 0
 
 
 def _b(value: Any) -> bool:
@@ -123,6 +135,9 @@ class Queue:
     agent_no_answer_status: str = "On Break"
     rr_last: str = ""  # round-robin: agent offered last
     no_agent_since: float = 0.0
+    calls_answered: int = 0
+    calls_abandoned: int = 0
+    moh_set: bool = False  # FreeSWITCH prints an unset moh-sound as "(null)"
 
     def row(self) -> list[str]:
         def tf(v: bool) -> str:
@@ -131,7 +146,7 @@ class Queue:
         return [
             self.name,
             self.strategy,
-            self.moh_sound,
+            self.moh_sound if self.moh_set else "(null)",
             self.time_base_score,
             tf(self.tier_rules_apply),
             str(self.tier_rule_wait_second),
@@ -142,7 +157,12 @@ class Queue:
             str(self.max_wait_time),
             str(self.max_wait_time_with_no_agent),
             str(self.max_wait_time_with_no_agent_time_reached),
-            self.record_template,
+            self.record_template or "(null)",
+            str(self.calls_answered),
+            str(self.calls_abandoned),
+            str(self.ring_progressively_delay),
+            tf(self.skip_agents_with_external_calls),
+            self.agent_no_answer_status,
         ]
 
 
@@ -231,7 +251,7 @@ class Member:
             "queue": self.queue,
             "instance_id": SYSTEM,
             "uuid": self.uuid,
-            "session_uuid": self.channel.uuid,
+            "session_uuid": "" if self.state == "Abandoned" else self.channel.uuid,
             "cid_number": self.cid_number,
             "cid_name": self.cid_name,
             "system_epoch": str(self.joined),
@@ -274,6 +294,7 @@ class CallCenter:
         self.agent_originate_timeout = 60
         self._order = 0
         self._ticker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # agent calls in progress
         self._kick_pending = False
         self.rng = random.Random(0)
 
@@ -341,8 +362,17 @@ class CallCenter:
         q = Queue(name)
         for key, val in self.queue_config.get(name, {}).items():
             attr = key.replace("-", "_")
-            if not hasattr(q, attr) or attr in ("name", "rr_last", "no_agent_since"):
+            if not hasattr(q, attr) or attr in (
+                "name",
+                "rr_last",
+                "no_agent_since",
+                "calls_answered",
+                "calls_abandoned",
+                "moh_set",
+            ):
                 continue
+            if attr == "moh_sound":
+                q.moh_set = True
             cur = getattr(q, attr)
             if isinstance(cur, bool):
                 setattr(q, attr, _b(val))
@@ -384,8 +414,16 @@ class CallCenter:
         return int(self.core.clock.now())
 
     def set_status(self, ag: Agent, status: str) -> None:
+        if status == "Available" and ag.status != status:
+            # cc_agent_update resets the day's counters when an agent becomes Available.
+            ag.talk_time = ag.calls_answered = ag.no_answer_count = 0
         ag.status = status
         ag.last_status_change = self.now()
+        if status != "Available":
+            # "Used to stop any active callback": a ringing agent leg is cancelled.
+            for m in self.members:
+                if m.serving_agent == ag.name and m.state != "Answered" and ag.name in m.offers:
+                    self.core.hangup(m.offers[ag.name], "ORIGINATOR_CANCEL")
         self.fire(
             [
                 ("CC-Agent", ag.name),
@@ -431,6 +469,8 @@ class CallCenter:
     def stop(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        for task in list(self._tasks):
+            task.cancel()
 
     async def _tick(self) -> None:
         # Time-based conditions (wrap-up, delays, max wait, ring-progressively).
@@ -551,11 +591,11 @@ class CallCenter:
     def _offer(self, q: Queue, m: Member, ag: Agent, tier: Tier) -> None:
         now = self.now()
         m.state = "Trying"
+        m.serving_agent = "ring-all" if q.strategy == "ring-all" else ag.name
         m.offering.add(ag.name)
         q.rr_last = ag.name
         ag.last_offered_call = now
         tier.state = "Offering"
-        ag.uuid = new_uuid()
         self.set_state(ag, "Receiving")
         self.fire(
             [
@@ -567,43 +607,73 @@ class CallCenter:
                 *self._member_headers(m),
             ]
         )
-        m.channel.spawn(self._call_agent(q, m, ag, tier, ag.uuid))
+        # The agent call is mod_callcenter's own thread: it must outlive the member's
+        # channel (a member hanging up cancels the agent's originate, it does not kill
+        # the thread that puts the agent back to Waiting).
+        task = asyncio.ensure_future(self._call_agent(q, m, ag, tier))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _call_agent(self, q: Queue, m: Member, ag: Agent, tier: Tier, leg_uuid: str) -> None:
+    async def _call_agent(self, q: Queue, m: Member, ag: Agent, tier: Tier) -> None:
         core = self.core
         called = self.now()
+        if not m.channel.alive:
+            # outbound_agent_thread_run: "member is gone before we could process it".
+            m.offering.discard(ag.name)
+            self._agent_done(q, ag, tier, "Ready")
+            return
         mv = m.channel.variables
-        variables = {
-            "origination_uuid": leg_uuid,
-            "cc_queue": q.name,
-            "cc_member_uuid": m.uuid,
-            "cc_member_session_uuid": m.channel.uuid,
-            "cc_member_pre_answer_uuid": m.channel.uuid,
-            "cc_agent": ag.name,
-            "cc_agent_type": ag.type,
-            "ignore_early_media": "true",
-            "origination_caller_id_name": mv.get("effective_caller_id_name", m.cid_name),
-            "origination_caller_id_number": mv.get("effective_caller_id_number", m.cid_number),
-            "leg_timeout": str(self.agent_originate_timeout),
-        }
-        for name in (mv.get("cc_export_vars") or "").split(","):
-            if name.strip() and name.strip() in mv:
-                variables[name.strip()] = mv[name.strip()]
         contact = ag.contact
         from .channels import split_vars, take_block
 
+        variables: dict[str, str] = {}
         blk, rest = take_block(contact, "[", "]")
         if blk is None:
             blk, rest = take_block(contact, "{", "}")
         if blk is not None:
             variables.update(split_vars(blk))
             contact = rest
+        # The variables mod_callcenter passes to switch_ivr_originate, in its order.
+        variables.update(
+            {
+                "cc_queue": q.name,
+                "cc_queue_joined_epoch": str(m.joined),
+                "cc_member_uuid": m.uuid,
+                "cc_member_session_uuid": m.channel.uuid,
+                "cc_member_pre_answer_uuid": m.uuid,
+                "cc_agent": ag.name,
+                "cc_agent_type": ag.type,
+                "cc_side": "agent",
+                "loopback_bowout": "false",
+                "loopback_bowout_on_execute": "false",
+                "ignore_early_media": "true",
+            }
+        )
+        for name in (mv.get("cc_export_vars") or "").split(","):
+            if name.strip() and name.strip() in mv:
+                variables[name.strip()] = mv[name.strip()]
+        variables.setdefault(
+            "origination_caller_id_name",
+            mv.get("cc_outbound_cid_name_prefix", "")
+            + mv.get("effective_caller_id_name", m.cid_name),
+        )
+        variables.setdefault(
+            "origination_caller_id_number", mv.get("effective_caller_id_number", m.cid_number)
+        )
 
         def created(ch: Channel) -> None:
             m.offers[ag.name] = ch
 
         try:
-            leg = await core.dial(contact, variables, role="agent", on_created=created)
+            leg = await core.dial(
+                contact,
+                variables,
+                role="agent",
+                on_created=created,
+                timeout_default=float(self.agent_originate_timeout),
+            )
+            if leg.kind == "loopback-a":
+                await self._loopback_agent(m, leg)
         except OriginateError as err:
             m.offers.pop(ag.name, None)
             m.offering.discard(ag.name)
@@ -611,69 +681,88 @@ class CallCenter:
             return
         m.offers.pop(ag.name, None)
         m.offering.discard(ag.name)
-        if m.state != "Trying" or not m.channel.alive or m.agent_leg is not None:
-            # Another agent won (ring-all) or the member left: drop this leg.
+        if not m.channel.alive or m.agent_leg is not None or m.state != "Trying":
+            # Another agent won the race (ring-all) or the member left meanwhile.
             core.hangup(leg, "LOSE_RACE" if m.agent_leg is not None else "ORIGINATOR_CANCEL")
-            tier.state = "Ready"
-            self.set_state(ag, "Waiting")
+            self._agent_failed(q, m, ag, tier, leg.hangup_cause or "ORIGINATOR_CANCEL", called)
             return
-        for other_leg in list(m.offers.values()):
-            core.hangup(other_leg, "LOSE_RACE")
+        if q.strategy in ("ring-all", "ring-progressively"):
+            # switch_core_session_hupall_matching_var(cc_member_pre_answer_uuid, LOSE_RACE)
+            for other_leg in list(m.offers.values()):
+                core.hangup(other_leg, "LOSE_RACE")
         self._bridge(q, m, ag, tier, leg, called)
+
+    async def _loopback_agent(self, m: Member, leg: Channel) -> None:
+        """A loopback contact: mod_callcenter waits 5 s for its B leg to be bridged to a
+        real channel, else hangs it up DESTINATION_OUT_OF_ORDER (cause stays SUCCESS)."""
+        b = leg.partner
+        deadline = self.core.clock.now() + 5.0
+        while self.core.clock.now() < deadline:
+            if b is not None and b.bridged_to is not None:
+                return
+            if not m.channel.alive or not leg.alive:
+                break
+            await self.core.clock.sleep(0.05)
+        if leg.alive:
+            self.core.hangup(leg, "DESTINATION_OUT_OF_ORDER")
+        raise OriginateError("SUCCESS")
 
     def _agent_failed(
         self, q: Queue, m: Member, ag: Agent, tier: Tier, cause: str, called: int
     ) -> None:
+        """The failure branch of outbound_agent_thread_run, in its order."""
         now = self.now()
-        lost_race = cause in ("LOSE_RACE",) or m.agent_leg is not None or not m.channel.alive
-        if not lost_race:
-            self.fire(
-                [
-                    ("CC-Queue", q.name),
-                    ("CC-Action", "bridge-agent-fail"),
-                    ("CC-Hangup-Cause", cause),
-                    ("CC-Agent", ag.name),
-                    ("CC-Agent-System", SYSTEM),
-                    ("CC-Agent-Called-Time", str(called)),
-                    ("CC-Agent-Aborted-Time", str(now)),
-                    *self._member_headers(m),
-                ]
-            )
+        trying = m.state == "Trying" and m.serving_agent in (ag.name, "ring-all")
+        if trying and not m.offers and not m.offering:
+            m.state = "Waiting"  # Abandoned stays Abandoned
+            m.serving_agent = ""
         delay = 0
-        if cause in ("USER_BUSY", "NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"):
+        tier_state = "Ready"
+        if cause in ("LOSE_RACE", "ORIGINATOR_CANCEL"):
+            pass  # cancelled by us (member left, another agent won): no penalty
+        elif cause in ("USER_BUSY", "NORMAL_CIRCUIT_CONGESTION"):
             delay = ag.busy_delay_time
-            tier.state = "Ready"
         elif cause == "CALL_REJECTED":
             delay = ag.reject_delay_time
-            tier.state = "Ready"
-        elif cause in ("USER_NOT_REGISTERED", "SUBSCRIBER_ABSENT"):
+        elif cause == "USER_NOT_REGISTERED":
             delay = 5
-            tier.state = "Ready"
-        elif lost_race:
-            tier.state = "Ready"
         else:
             delay = ag.no_answer_delay_time
-            tier.state = "No Answer"
+            tier_state = "No Answer"
             ag.no_answer_count += 1
-        ag.ready_time = now + delay if delay else ag.ready_time
-        if m.state == "Trying" and not m.offers and not m.offering:
-            m.state = "Waiting"
-            m.serving_agent = ""
-        if (
-            not lost_race
-            and ag.max_no_answer
-            and ag.no_answer_count >= ag.max_no_answer
-            and tier.state == "No Answer"
-        ):
-            self.fire(
-                [
-                    ("CC-Agent", ag.name),
-                    ("CC-Action", "agent-max-no-answer"),
-                    ("CC-Agent-No-Answer-Count", str(ag.no_answer_count)),
-                    ("CC-Agent-No-Answer-Status", q.agent_no_answer_status),
-                ]
-            )
-            self.set_status(ag, q.agent_no_answer_status)
+            if ag.max_no_answer > 0 and ag.no_answer_count >= ag.max_no_answer:
+                self.fire(
+                    [
+                        ("CC-Agent", ag.name),
+                        ("CC-Action", "agent-max-no-answer"),
+                        ("CC-Agent-No-Answer-Count", str(ag.max_no_answer)),
+                        ("CC-Agent-No-Answer-Status", q.agent_no_answer_status),
+                        ("CC-Member-UUID", m.uuid),
+                        ("CC-Member-Session-UUID", m.channel.uuid),
+                    ]
+                )
+                self.set_status(ag, q.agent_no_answer_status)
+        if delay > 0:
+            ag.ready_time = now + delay
+        self.fire(
+            [
+                ("CC-Queue", q.name),
+                ("CC-Action", "bridge-agent-fail"),
+                ("CC-Hangup-Cause", cause),
+                ("CC-Agent", ag.name),
+                ("CC-Agent-System", SYSTEM),
+                ("CC-Agent-Called-Time", str(called)),
+                ("CC-Agent-Aborted-Time", str(now)),
+                *self._member_headers(m),
+                ("CC-Member-Joined-Time", str(m.joined)),
+            ]
+        )
+        self._agent_done(q, ag, tier, tier_state)
+
+    def _agent_done(self, q: Queue, ag: Agent, tier: Tier, tier_state: str) -> None:
+        """`done:` of outbound_agent_thread_run after a failure: tier, then state."""
+        if tier.state in ("Active Inbound", "Standby", "Offering"):
+            tier.state = tier_state
         self.set_state(ag, "Waiting")
 
     def _bridge(
@@ -687,8 +776,10 @@ class CallCenter:
         m.serving_agent = ag.name
         m.bridge_epoch = now
         m.agent_called, m.agent_answered = called, now
+        ag.uuid = leg.uuid
         ag.last_bridge_start = now
         ag.calls_answered += 1
+        q.calls_answered += 1
         ag.no_answer_count = 0
         tier.state = "Active Inbound"
         member.variables.update(
@@ -828,19 +919,22 @@ class CallCenter:
 
     def _member_abandon(self, m: Member) -> None:
         if m.state in ("Waiting", "Trying"):
-            self._cancel_member(m, "BREAK_OUT", abandoned=True)
+            self._cancel_member(m, "BREAK_OUT")
 
-    def _cancel_member(self, m: Member, reason: str, abandoned: bool = False) -> None:
+    def _cancel_member(self, m: Member, reason: str) -> None:
+        """The member leaves without an agent (hung up, timeout): FreeSWITCH marks the
+        entry Abandoned whatever the reason (kept discard-abandoned-after seconds),
+        cancels the agents' ringing legs, then says member-queue-end."""
         now = self.now()
         ch = m.channel
+        m.state = "Abandoned"
+        m.abandoned_epoch = now
         for leg in list(m.offers.values()):
+            # hupall_matching_var("cc_member_pre_answer_uuid", ..., ORIGINATOR_CANCEL)
             self.core.hangup(leg, "ORIGINATOR_CANCEL")
-        m.offers.clear()
-        if abandoned:
-            m.state = "Abandoned"
-            m.abandoned_epoch = now
-        elif m in self.members:
-            self.members.remove(m)
+        q = self.queues.get(m.queue)
+        if q is not None:
+            q.calls_abandoned += 1
         self.fire(
             [
                 ("CC-Queue", m.queue),
@@ -924,26 +1018,36 @@ class CallCenter:
         if ag is None:
             return "-ERR Agent not found!\n"
         if key == "status":
-            if value not in AGENT_STATUSES:
+            # FreeSWITCH accepts any capitalisation and stores the value as typed; only
+            # the exact spelling is ever offered a call.
+            if value.lower() not in {x.lower() for x in AGENT_STATUSES}:
                 return "-ERR Invalid Agent Status!\n"
             self.set_status(ag, value)
         elif key == "state":
-            if value not in AGENT_STATES:
+            if value.lower() not in {x.lower() for x in AGENT_STATES}:
                 return "-ERR Invalid Agent State!\n"
-            if value == "Waiting":
-                ag.ready_time = 0
+            if value.lower() == "receiving":
+                ag.last_offered_call = self.now()
             self.set_state(ag, value)
         elif key == "state_if_waiting":
-            if value not in AGENT_STATES:
+            if value.lower() not in {x.lower() for x in AGENT_STATES}:
                 return "-ERR Invalid Agent State!\n"
-            if ag.state == "Waiting":
-                self.set_state(ag, value)
+            if ag.state != "Waiting" or ag.status not in ("Available", "Available (On Demand)"):
+                return "-ERR Agent not found!\n"  # no row updated
+            self.set_state(ag, value)
         elif key == "type":
-            if value not in ("callback", "uuid-standby"):
+            if value.lower() not in ("callback", "uuid-standby"):
                 return "-ERR Invalid Agent Type!\n"
             ag.type = value
         elif key == "contact":
             ag.contact = value
+            self.fire(
+                [
+                    ("CC-Agent", ag.name),
+                    ("CC-Action", "agent-contact-change"),
+                    ("CC-Agent-Contact", value),
+                ]
+            )
         elif key == "uuid":
             ag.uuid = value
         elif key in (
@@ -953,17 +1057,8 @@ class CallCenter:
             "no_answer_delay_time",
             "max_no_answer",
             "wrap_up_time",
-            "no_answer_count",
-            "calls_answered",
-            "talk_time",
-            "last_bridge_start",
-            "last_bridge_end",
-            "last_offered_call",
         ):
-            try:
-                setattr(ag, key, int(value))
-            except ValueError:
-                setattr(ag, key, 0)
+            setattr(ag, key, _atoi(value))
             self.kick()
         else:
             return "-ERR Invalid Agent Update KEY!\n"
@@ -989,6 +1084,8 @@ class CallCenter:
         return value
 
     def _api_agent_list(self, a: list[str]) -> str:
+        if len(a) > 1:
+            return "-ERR Invalid!\n"
         agents = sorted(self.agents.values(), key=lambda x: x.order)
         if a:
             agents = [x for x in agents if x.name == a[0]]

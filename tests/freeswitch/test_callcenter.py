@@ -139,7 +139,7 @@ def test_wrap_up_time_keeps_agent_out() -> None:
         call(c, "w-2")
         # 1001 is in wrap-up (60 s) so top-down falls through to 1002.
         assert bridged_agent(c, "w-2") == "1002"
-        assert s.agent("1001")["state"] == "Waiting"
+        assert (s.agent("1001") or {})["state"] == "Waiting"
     finally:
         s.stop()
 
@@ -180,3 +180,91 @@ def test_agent_no_answer_goes_on_break_after_max_no_answer() -> None:
         assert fail["CC-Hangup-Cause"] == "NO_ANSWER"
         st = c.wait_event(lambda d: d.get("CC-Action") == "agent-status-change", timeout=10)
         assert st["CC-Agent-Status"] == "On Break"
+
+
+def ringing_agent_setup(s: Simulator, member: str) -> tuple[RawEslClient, dict[str, str]]:
+    """A member in q@d offered to agent 1009, whose phone rings and never answers."""
+    c = RawEslClient(s.port)
+    c.connect()
+    c.command("event plain CHANNEL_PROGRESS CHANNEL_HANGUP CUSTOM callcenter::info")
+    c.command(
+        f"bgapi originate {{origination_uuid={member},ignore_early_media=true}}"
+        "sofia/gateway/gw/+15556660000 &callcenter(q@d)"
+    )
+    ring = c.wait_event(
+        lambda d: (
+            d.get("Event-Name") == "CHANNEL_PROGRESS" and d.get("variable_cc_agent") == "1009"
+        ),
+        timeout=10,
+    )
+    return c, ring
+
+
+RINGING_CFG = {
+    "queues": {"q@d": {"strategy": "longest-idle-agent"}},
+    "agents": {"1009": {"contact": "user/1009", "status": "Available", "max-no-answer": "1",
+                        "no-answer-delay-time": "30"}},
+    "tiers": [{"queue": "q@d", "agent": "1009"}],
+}  # fmt: skip
+
+
+def test_member_hanging_up_while_agent_rings_frees_the_agent() -> None:
+    # mod_callcenter: the member's exit cancels the agent's originate (ORIGINATOR_CANCEL),
+    # the agent thread reports bridge-agent-fail and puts the agent back to Waiting with
+    # no no-answer penalty (no delay, no count, tier Ready, still Available).
+    with Simulator(scenario=SCENARIO, callcenter_config=RINGING_CFG, time_scale=50) as s:
+        c, ring = ringing_agent_setup(s, "mem-1")
+        agent_leg = ring["Unique-ID"]
+        # FreeSWITCH finds the agent's ringing leg by the queue entry id.
+        member_entry = c.wait_event(lambda d: d.get("CC-Action") == "agent-offering")
+        assert ring["variable_cc_member_pre_answer_uuid"] == member_entry["CC-Member-UUID"]
+        assert c.api("uuid_kill mem-1") == "+OK\n"
+        c.wait_event(lambda d: d.get("CC-Agent-State") == "Waiting", timeout=5)
+        hangup = c.wait_event(
+            lambda d: d.get("Event-Name") == "CHANNEL_HANGUP" and d["Unique-ID"] == agent_leg
+        )
+        assert hangup["Hangup-Cause"] == "ORIGINATOR_CANCEL"
+        after = [e.get("CC-Action") for e in c.events() if e.get("Event-Name") == "CUSTOM"]
+        assert after[after.index("agent-offering") + 1 :] == [
+            "member-queue-end", "members-count", "bridge-agent-fail", "agent-state-change",
+        ]  # fmt: skip
+        fail = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-fail")
+        assert fail["CC-Hangup-Cause"] == "ORIGINATOR_CANCEL"
+        assert fail["CC-Member-Session-UUID"] == "mem-1"
+        assert "CC-Member-Joined-Time" in fail
+        row = s.agent("1009")
+        assert row is not None
+        assert (row["status"], row["state"], row["no_answer_count"], row["ready_time"]) == (
+            "Available", "Waiting", "0", "0",
+        )  # fmt: skip
+        assert "q@d|1009|Ready|1|1" in c.api("callcenter_config queue list tiers q@d")
+        # The agent takes the next caller at once.
+        c.command(
+            "bgapi originate {origination_uuid=mem-2,ignore_early_media=true}"
+            "sofia/gateway/gw/+15556660001 &callcenter(q@d)"
+        )
+        offer = c.wait_event(
+            lambda d: (
+                d.get("CC-Action") == "agent-offering"
+                and d.get("CC-Member-Session-UUID") == "mem-2"
+            ),
+            timeout=5,
+        )
+        assert offer["CC-Agent"] == "1009"
+
+
+def test_agent_going_on_break_while_ringing_cancels_the_offer() -> None:
+    with Simulator(scenario=SCENARIO, callcenter_config=RINGING_CFG, time_scale=50) as s:
+        c, ring = ringing_agent_setup(s, "mem-3")
+        agent_leg = ring["Unique-ID"]
+        assert c.api("callcenter_config agent set status 1009 'On Break'") == "+OK\n"
+        hangup = c.wait_event(
+            lambda d: d.get("Event-Name") == "CHANNEL_HANGUP" and d["Unique-ID"] == agent_leg
+        )
+        assert hangup["Hangup-Cause"] == "ORIGINATOR_CANCEL"
+        c.wait_event(lambda d: d.get("CC-Agent-State") == "Waiting", timeout=5)
+        row = s.agent("1009")
+        assert row is not None
+        assert (row["status"], row["state"]) == ("On Break", "Waiting")
+        # The member is back to waiting for an agent, not abandoned.
+        assert "|Waiting|" in c.api("callcenter_config queue list members q@d")

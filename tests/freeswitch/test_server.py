@@ -131,12 +131,12 @@ def test_listener_that_stops_reading_is_disconnected() -> None:
         core = s.core
         assert core is not None
         for _ in range(20):
-            s.call(
-                lambda: [
+
+            def flood() -> None:
+                for _ in range(200):
                     core.fire("CUSTOM", [("Pad", "x" * 4000)], subclass="pad::x")
-                    for _ in range(200)
-                ]
-            )
+
+            s.call(flood)
             if s.stats()["listeners"] == 0:
                 break
         assert s.stats()["listeners"] == 0

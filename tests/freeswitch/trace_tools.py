@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -119,6 +120,10 @@ def commands(name: str) -> list[tuple[float, bytes, bool]]:
     return list(zip(times, blocks, waited, strict=True))
 
 
+def _is_job(job: str, d: dict[str, str]) -> bool:
+    return d.get("Job-UUID") == job
+
+
 def replay(port: int, name: str, scale: float, tail: float = 1.0) -> list[Frame]:
     client = RawEslClient(port, timeout=10)
     client.next_reply()  # auth/request
@@ -134,7 +139,7 @@ def replay(port: int, name: str, scale: float, tail: float = 1.0) -> list[Frame]
         reply = client.next_reply()
         job = reply.headers.get("Job-UUID")
         if wait_job and job:
-            client.wait_event(lambda d, j=job: d.get("Job-UUID") == j)
+            client.wait_event(functools.partial(_is_job, job))
     deadline = time.monotonic() + tail
     while time.monotonic() < deadline and not client.closed:
         client._pump(deadline)
