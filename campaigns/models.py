@@ -133,6 +133,9 @@ class Campaign(models.Model):
     # Start of the current dial-cycle window and how many full passes were made in it.
     cycle_window_start = models.DateTimeField(null=True, blank=True)
     cycles_done = models.PositiveIntegerField(default=0)
+    # A number that only grows: a lead whose dial_cycle is below it has not been dialed in the
+    # current pass. Starting a new pass is one UPDATE of the campaign, not of its leads.
+    cycle_pass = models.PositiveIntegerField(default=1)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

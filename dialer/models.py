@@ -35,6 +35,11 @@ class Call(models.Model):
     caller_id_name = models.CharField(max_length=60, blank=True)
 
     requested_at = models.DateTimeField(help_text="When the selector created the dial request.")
+    dial_deadline = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Not dialed after this (the lead's window closes, or the request is stale).",
+    )
     dialed_at = models.DateTimeField(null=True, blank=True)
     ringing_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)

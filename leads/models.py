@@ -109,6 +109,9 @@ class Lead(models.Model):
     reserved_until = models.DateTimeField(null=True, blank=True)
     # Why the selector last passed over the lead, in words (shown in admin and lead list).
     not_dialable_reason = models.CharField(max_length=200, blank=True)
+    # next_dial_at was moved to the next opening of a window (the lead's cool-off had ended):
+    # a schedule change or a restart moves it back to now, so the new windows apply at once.
+    window_held = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
