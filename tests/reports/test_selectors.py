@@ -52,6 +52,19 @@ def test_activity_filters_by_campaign_agent_result_and_disposition(call_set) -> 
     assert only(campaign_id=s.renewals.pk, result="connected", agent_id=s.bob.pk) == [2]
 
 
+def test_activity_date_range_ends_are_account_timezone_days(call_set) -> None:  # type: ignore[no-untyped-def]
+    def only(**kw) -> list[int]:  # type: ignore[no-untyped-def]
+        return numbers(activity_page(CallFilters(**kw), size=50).calls)
+
+    # Call 7 (23:50 New York, already the 19th in UTC) stays on the 18th at either end.
+    assert only(date_to=date(2026, 11, 18)) == [7, 10, 9, 6, 5, 4, 3, 2, 1]
+    assert only(date_from=date(2026, 11, 19)) == [8]
+    assert only(date_from=date(2026, 11, 18), date_to=date(2026, 11, 19)) == [
+        8, 7, 10, 9, 6, 5, 4, 3, 2, 1
+    ]  # fmt: skip
+    assert only(date_from=date(2026, 11, 20)) == []
+
+
 def test_activity_pages_forward_and_back_without_losing_or_repeating_a_call(call_set) -> None:  # type: ignore[no-untyped-def]
     # Two calls at the same instant: the id breaks the tie, so neither is skipped.
     call_set.calls[5].requested_at = call_set.calls[6].requested_at
@@ -94,6 +107,8 @@ def test_dashboard_totals_of_the_day(call_set) -> None:  # type: ignore[no-untyp
     assert t.connected == 4
     # Abandoned: answered, finished, no agent: only 3 (9 is still waiting).
     assert t.abandoned == 1
+    # Voicemail: the dropped machine (4) and the one an agent reached (10).
+    assert t.voicemail == 2
     assert t.connect_rate == pytest.approx(4 / 9)
     assert t.abandon_rate == pytest.approx(1 / 6)
     assert t.avg_ring == pytest.approx((8 + 5 + 6 + 10 + 30 + 4 + 3 + 7) / 8)
@@ -156,6 +171,40 @@ def test_dashboard_per_agent_calls_talk_time_and_occupancy(call_set) -> None:  #
     # Occupancy: talk time over the 3 dialing hours.
     assert alice.occupancy == pytest.approx(720 / (3 * 3600))
     assert bob.avg_talk == pytest.approx(37.5)
+    assert bob.occupancy == pytest.approx(75 / (3 * 3600))
+    # Busiest agent first.
+    assert [a.name for a in dashboard(NOV18).agents] == ["Alice Agent", "Bob Caller"]
+
+
+def test_dashboard_of_the_day_after_midnight(call_set) -> None:  # type: ignore[no-untyped-def]
+    # Call 7 started at 23:50 and talked past midnight: it stays on the 18th. Only call 8
+    # (00:10, not answered) is the 19th's.
+    figures = dashboard(CallFilters(date_from=date(2026, 11, 19), date_to=date(2026, 11, 19)))
+    t = figures.overall
+    assert (t.attempts, t.answered, t.connected, t.abandoned) == (1, 0, 0, 0)
+    assert t.connect_rate == 0
+    assert t.abandon_rate is None  # nobody answered: no rate, not 0 %
+    assert t.avg_talk is None
+    assert t.dialing_hours == 1
+    assert [h.start.strftime("%Y-%m-%d %H:%M") for h in figures.hours] == ["2026-11-19 00:00"]
+    assert figures.agents == []
+
+
+def test_dashboard_hours_are_local_hours_in_a_half_hour_zone(call_set, settings) -> None:  # type: ignore[no-untyped-def]
+    # Kolkata is UTC+05:30: an hour of its clock is not a UTC hour, so the buckets must be
+    # cut on Kolkata's clock (call 1, 10:00 New York, is 20:30 there: the 20:00 bucket).
+    settings.ACCOUNT_TIMEZONE = "Asia/Kolkata"
+    figures = dashboard(CallFilters())
+    assert [(h.start.strftime("%Y-%m-%d %H:%M %z"), h.totals.attempts) for h in figures.hours] == [
+        ("2026-11-18 20:00 +0530", 2),
+        ("2026-11-18 21:00 +0530", 2),
+        ("2026-11-18 22:00 +0530", 4),
+        ("2026-11-19 10:00 +0530", 2),
+    ]
+    assert figures.overall.dialing_hours == 4
+    # Days too are Kolkata's: calls 7 and 8 are on the 19th there.
+    nov19 = dashboard(CallFilters(date_from=date(2026, 11, 19), date_to=date(2026, 11, 19)))
+    assert nov19.overall.attempts == 2
 
 
 def test_dashboard_hourly_buckets_are_new_york_hours(call_set) -> None:  # type: ignore[no-untyped-def]

@@ -50,8 +50,13 @@ def test_dashboard_shows_the_days_figures(viewer_client, call_set) -> None:  # t
     assert "Attempts and connected calls per hour" in html
     campaigns = rows_of(html, "by-campaign")
     assert campaigns[0].startswith("Renewals Progressive 6 2 33.3% 25.0%")
+    assert campaigns[1].startswith("Winback Preview 3 2 66.7% 0.0%")
     agents = rows_of(html, "by-agent")
-    assert agents[0] == "Alice Agent ext. 1001 2 2 12:00 6:00 6.7%"
+    # Calls, connected, talk time, average talk, occupancy (talk over 3 dialing hours).
+    assert agents == [
+        "Alice Agent ext. 1001 2 2 12:00 6:00 6.7%",
+        "Bob Caller ext. 1002 2 2 1:15 38 s 0.7%",
+    ]
 
 
 def test_dashboard_for_one_campaign(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
@@ -95,6 +100,25 @@ def test_activity_lists_every_column_in_new_york_time(viewer_client, call_set) -
     assert "—" in abandoned  # no agent
     assert "Missed" in abandoned
     assert "Export CSV" in html
+
+
+def test_activity_page_applies_each_filter(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    s = call_set
+
+    def leads(**params) -> list[str]:  # type: ignore[no-untyped-def]
+        html = viewer_client.get("/reports/activity/", params).content.decode()
+        return [re.search(r"Lead(\d+) ", row).group(1) for row in rows_of(html, "activity")]  # type: ignore[union-attr]
+
+    assert leads(date_from="2026-11-19", date_to="2026-11-19") == ["8"]
+    assert leads(date_to="2026-11-18") == ["7", "10", "9", "6", "5", "4", "3", "2", "1"]
+    assert leads(campaign=s.winback.pk) == ["8", "7", "10", "6"]
+    assert leads(agent=s.bob.pk) == ["10", "2"]
+    assert leads(result="abandoned") == ["3"]
+    assert leads(disposition=s.sale.pk) == ["1"]
+    assert leads(campaign=s.renewals.pk, agent=s.alice.pk, **NOV18) == ["1"]
+    # The filters a person chose stay chosen on the page they get back.
+    html = viewer_client.get("/reports/activity/", {"agent": s.bob.pk}).content.decode()
+    assert re.search(rf'<option value="{s.bob.pk}" selected>', html)
 
 
 def test_activity_hides_sla_columns_for_a_preview_campaign(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
