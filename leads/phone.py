@@ -2,18 +2,41 @@
 
 Everything that dials, imports or displays a number goes through here, so there is one
 definition of "a valid number" in the whole product.
+
+A lead import reads a million numbers, so the work phonenumbers repeats for every number is
+done once here, and only where the answer provably cannot differ:
+
+- `phonenumbers.parse` runs for every number, unchanged.
+- Type and region: phonenumbers' own algorithm (`region_code_for_number`, then
+  `number_type`'s `_number_type_helper`) run once per number instead of three times, against
+  each region's metadata with its patterns compiled and its possible lengths made sets once
+  (`_Region`). Same metadata, same patterns, same order of checks.
+- Timezones: phonenumbers looks them up by the longest prefix, at most
+  `TIMEZONE_LONGEST_PREFIX` digits, of the E.164 number (geographical numbers), or by the
+  country calling code alone (others); nothing else of the number is read, so the answer is
+  kept per prefix (`_geographical_zones`) or per country code (`_country_zones`).
+
+tests/leads/test_phone.py checks every answer against phonenumbers' public functions.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 # phonenumbers answers this when it cannot place a number.
 _UNKNOWN_TZ = "Etc/Unknown"
+# Distinct 9-digit prefixes a process remembers (a million-lead file has some tens of
+# thousands); past this, lookups still work, uncached.
+_MAX_CACHED_PREFIXES = 200_000
 
 
 class InvalidNumber(ValueError):
@@ -44,22 +67,18 @@ def parse_number(raw: str, default_region: str) -> NumberInfo:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"not a phone number ({exc._msg})") from None
-    # One type lookup answers both "valid?" (UNKNOWN is exactly what is_valid_number refuses)
-    # and "where does it ring?": a lead import reads a million numbers, and is_valid_number
-    # plus time_zones_for_number would each repeat it (and number_timezones re-parses).
-    number_type = phonenumbers.number_type(parsed)
-    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+    country_code = parsed.country_code or 0
+    nsn = phonenumbers.national_significant_number(parsed)
+    region, number_type = _region_and_type(country_code, nsn)
+    # UNKNOWN is exactly what is_valid_number refuses.
+    if number_type == PhoneNumberType.UNKNOWN:
         raise InvalidNumber("not a valid number for its country")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if phonenumbers.is_number_type_geographical(number_type, parsed.country_code or 0):
-        zones = pn_timezone.time_zones_for_geographical_number(parsed)
+    if phonenumbers.is_number_type_geographical(number_type, country_code):
+        zones = _geographical_zones(parsed, e164)
     else:
-        zones = pn_timezone.time_zones_for_number(parsed)
-    return NumberInfo(
-        e164=e164,
-        region=phonenumbers.region_code_for_number(parsed),
-        timezones=tuple(sorted(z for z in zones if z != _UNKNOWN_TZ)),
-    )
+        zones = _country_zones(parsed)
+    return NumberInfo(e164=e164, region=region, timezones=zones)
 
 
 def parse_numbers(raws: list[str], default_region: str) -> list[NumberInfo | str]:
@@ -75,6 +94,158 @@ def parse_numbers(raws: list[str], default_region: str) -> list[NumberInfo | str
     return results
 
 
+# --- Type and region, as phonenumbers decides them --------------------------------------------
+
+_Matcher = Callable[[str], bool]
+
+
+def _never(_nsn: str) -> bool:
+    return False
+
+
+def _matcher(desc: phonenumbers.PhoneNumberDesc | None) -> _Matcher:
+    """phonenumbers' _is_number_matching_desc(nsn, desc) with the desc read once."""
+    if desc is None or not desc.national_number_pattern:
+        return _never
+    # `pattern.match(n) and fullmatch(pattern, n)` in phonenumbers: a full match is a match.
+    fullmatch = re.compile(desc.national_number_pattern).fullmatch
+    lengths = frozenset(desc.possible_length)
+    if not lengths:
+        return lambda nsn: fullmatch(nsn) is not None
+    return lambda nsn: len(nsn) in lengths and fullmatch(nsn) is not None
+
+
+class _Region:
+    """One region's metadata, ready for phonenumbers' _number_type_helper."""
+
+    def __init__(self, metadata: PhoneMetadata) -> None:
+        self.leading_digits = (
+            re.compile(metadata.leading_digits).match
+            if metadata.leading_digits is not None
+            else None
+        )
+        self.general = _matcher(metadata.general_desc)
+        # _number_type_helper's order: the first that matches wins.
+        self.special = tuple(
+            (number_type, _matcher(desc))
+            for number_type, desc in (
+                (PhoneNumberType.PREMIUM_RATE, metadata.premium_rate),
+                (PhoneNumberType.TOLL_FREE, metadata.toll_free),
+                (PhoneNumberType.SHARED_COST, metadata.shared_cost),
+                (PhoneNumberType.VOIP, metadata.voip),
+                (PhoneNumberType.PERSONAL_NUMBER, metadata.personal_number),
+                (PhoneNumberType.PAGER, metadata.pager),
+                (PhoneNumberType.UAN, metadata.uan),
+                (PhoneNumberType.VOICEMAIL, metadata.voicemail),
+            )
+        )
+        self.fixed_line = _matcher(metadata.fixed_line)
+        self.mobile = _matcher(metadata.mobile)
+        self.same_mobile_and_fixed_line = bool(metadata.same_mobile_and_fixed_line_pattern)
+
+    def number_type(self, nsn: str) -> int:
+        if not self.general(nsn):
+            return PhoneNumberType.UNKNOWN
+        for number_type, matches in self.special:
+            if matches(nsn):
+                return number_type
+        if self.fixed_line(nsn):
+            if self.same_mobile_and_fixed_line or self.mobile(nsn):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if not self.same_mobile_and_fixed_line and self.mobile(nsn):
+            return PhoneNumberType.MOBILE
+        return PhoneNumberType.UNKNOWN
+
+
+# id(metadata) → (metadata, its _Region); the metadata is kept so its id stays its own.
+_compiled: dict[int, tuple[PhoneMetadata, _Region]] = {}
+
+
+def _region_for(metadata: PhoneMetadata | None) -> _Region | None:
+    if metadata is None:
+        return None
+    entry = _compiled.get(id(metadata))
+    if entry is None or entry[0] is not metadata:
+        entry = _compiled[id(metadata)] = (metadata, _Region(metadata))
+    return entry[1]
+
+
+def _region_and_type(country_code: int, nsn: str) -> tuple[str | None, int]:
+    """phonenumbers' region_code_for_number and number_type for one number, each step as
+    phonenumbers takes it, with the region's type computed once instead of twice."""
+    codes = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    region: str | None = None
+    if codes is not None and len(codes) == 1:
+        region = codes[0]
+    elif codes is not None:
+        # _region_code_for_number_from_list: leading digits when the region has them,
+        # otherwise the first region the number is valid in.
+        for code in codes:
+            candidate = _region_for(PhoneMetadata.metadata_for_region(code.upper(), None))
+            if candidate is None:
+                continue
+            if candidate.leading_digits is not None:
+                if candidate.leading_digits(nsn):
+                    region = code
+                    break
+            else:
+                number_type = candidate.number_type(nsn)
+                if number_type != PhoneNumberType.UNKNOWN:
+                    region = code
+                    if code == code.upper():
+                        # number_type would read the same metadata again: same answer.
+                        return region, number_type
+                    break
+    # number_type: the metadata of that region (or of the calling code, non-geographical).
+    # (No region: phonenumbers looks up metadata for None and finds none.)
+    metadata = (
+        None
+        if region is None
+        else PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    )
+    compiled = _region_for(metadata)
+    if compiled is None:
+        return region, PhoneNumberType.UNKNOWN
+    return region, compiled.number_type(nsn)
+
+
+# --- Timezones --------------------------------------------------------------------------------
+
+
+def _clean_zones(zones: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(sorted(z for z in zones if z != _UNKNOWN_TZ))
+
+
+# Answers of phonenumbers' timezone lookups, keyed by all that the lookup reads.
+_zones_by_prefix: dict[str, tuple[str, ...]] = {}
+_zones_by_country: dict[int, tuple[str, ...]] = {}
+
+
+def _geographical_zones(parsed: phonenumbers.PhoneNumber, e164: str) -> tuple[str, ...]:
+    """time_zones_for_geographical_number, which reads only the first
+    TIMEZONE_LONGEST_PREFIX digits of the E.164 number (its longest-prefix lookup)."""
+    prefix = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX]
+    zones = _zones_by_prefix.get(prefix)
+    if zones is None:
+        zones = _clean_zones(pn_timezone.time_zones_for_geographical_number(parsed))
+        if len(_zones_by_prefix) < _MAX_CACHED_PREFIXES:
+            _zones_by_prefix[prefix] = zones
+    return zones
+
+
+def _country_zones(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """time_zones_for_number of a valid number that is not geographical: the zones of its
+    country calling code (_country_level_time_zones_for_number reads nothing else)."""
+    country_code = parsed.country_code or 0
+    zones = _zones_by_country.get(country_code)
+    if zones is None:
+        zones = _zones_by_country[country_code] = _clean_zones(
+            pn_timezone.time_zones_for_number(parsed)
+        )
+    return zones
+
+
 @lru_cache(maxsize=65536)
 def number_timezones(e164: str) -> tuple[str, ...]:
     """Every IANA zone the number may ring in; empty when unknown."""
@@ -82,8 +253,7 @@ def number_timezones(e164: str) -> tuple[str, ...]:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ()
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != _UNKNOWN_TZ)
-    return tuple(sorted(zones))
+    return _clean_zones(pn_timezone.time_zones_for_number(parsed))
 
 
 def is_e164(value: str) -> bool:
