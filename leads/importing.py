@@ -352,6 +352,17 @@ class _BulkWriter:
             self._flush()
 
 
+def _unset_defaults() -> list[tuple[str, Any]]:
+    """(column, value) of every lead field an import does not set but whose model default
+    the database does not know (COPY, unlike bulk_create, leaves an omitted column to the
+    database). Nullable fields without a default stay out: NULL."""
+    return [
+        (field.column, field.get_default())
+        for field in Lead._meta.concrete_fields
+        if field.attname not in _LeadRules.COLUMNS and not field.primary_key and field.has_default()
+    ]
+
+
 class _CopyWriter:
     """Streams rows into the lead table with PostgreSQL's COPY while the input is read."""
 
@@ -359,7 +370,10 @@ class _CopyWriter:
         self.written = 0
         self._json_cache: dict[tuple[str, ...], str] = {}
         by_attname = {f.attname: f.column for f in Lead._meta.concrete_fields}
-        columns = ", ".join(connection.ops.quote_name(by_attname[c]) for c in _LeadRules.COLUMNS)
+        self._defaults = tuple(default for _column, default in _unset_defaults())
+        names = [by_attname[c] for c in _LeadRules.COLUMNS]
+        names += [column for column, _default in _unset_defaults()]
+        columns = ", ".join(connection.ops.quote_name(name) for name in names)
         table = connection.ops.quote_name(Lead._meta.db_table)
         self._sql = f"COPY {table} ({columns}) FROM STDIN"
         self._crm_idx = _LeadRules.COLUMNS.index("crm_data")
@@ -380,6 +394,7 @@ class _CopyWriter:
         if cached is None:
             cached = self._json_cache[zones] = json.dumps(list(zones))
         values[self._tz_idx] = cached
+        values.extend(self._defaults)
         self._copy.write_row(values)
         self.written += 1
 

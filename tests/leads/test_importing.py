@@ -456,3 +456,15 @@ def test_big_imports_read_numbers_in_worker_processes_with_the_same_result(setti
     assert report.imported == 4497
     lead = Lead.objects.get(campaign=campaign, first_name="N4499")
     assert (lead.number, lead.timezone) == ("+12025554499", "America/New_York")
+
+
+def test_fields_the_import_does_not_set_get_their_model_defaults() -> None:
+    """COPY names its columns; a field added to Lead later still gets its default."""
+    campaign = CampaignFactory()
+    report = run(campaign, "number,priority,first_name\n+12025550143,1,Ada\n")
+    assert report.ok, report.summary()
+    lead = Lead.objects.get(campaign=campaign)
+    for field in Lead._meta.concrete_fields:
+        if field.has_default() and field.attname not in importing._LeadRules.COLUMNS:
+            assert getattr(lead, field.attname) == field.get_default(), field.name
+    assert [c for c, _ in importing._unset_defaults()] == ["window_held"]
