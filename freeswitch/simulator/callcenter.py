@@ -12,6 +12,7 @@ import random
 import re
 import shlex
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,6 +244,8 @@ class Member:
     offering: set[str] = field(default_factory=set)
     next_progressive: float = 0.0
     agent_leg: Channel | None = None
+    # agent threads waiting on this member that react at once when it hangs up
+    on_leave: dict[str, Callable[[], None]] = field(default_factory=dict)
     agent_called: int = 0
     agent_answered: int = 0
 
@@ -672,8 +675,10 @@ class CallCenter:
                 on_created=created,
                 timeout_default=float(self.agent_originate_timeout),
             )
-            if leg.kind == "loopback-a":
-                await self._loopback_agent(m, leg)
+            if leg.kind == "loopback-a" and not await self._loopback_agent(
+                q, m, ag, tier, leg, called
+            ):
+                return
         except OriginateError as err:
             m.offers.pop(ag.name, None)
             m.offering.discard(ag.name)
@@ -692,17 +697,39 @@ class CallCenter:
                 core.hangup(other_leg, "LOSE_RACE")
         self._bridge(q, m, ag, tier, leg, called)
 
-    async def _loopback_agent(self, m: Member, leg: Channel) -> None:
+    async def _loopback_agent(
+        self, q: Queue, m: Member, ag: Agent, tier: Tier, leg: Channel, called: int
+    ) -> bool:
         """A loopback contact: mod_callcenter waits 5 s for its B leg to be bridged to a
-        real channel, else hangs it up DESTINATION_OUT_OF_ORDER (cause stays SUCCESS)."""
+        real channel, else hangs it up DESTINATION_OUT_OF_ORDER (the cause reported stays
+        SUCCESS). The wait also ends at once when the member hangs up. False: handled."""
         b = leg.partner
-        deadline = self.core.clock.now() + 5.0
-        while self.core.clock.now() < deadline:
-            if b is not None and b.bridged_to is not None:
-                return
-            if not m.channel.alive or not leg.alive:
-                break
-            await self.core.clock.sleep(0.05)
+        handled = False
+
+        def member_left() -> None:
+            nonlocal handled
+            handled = True
+            m.offers.pop(ag.name, None)
+            m.offering.discard(ag.name)
+            if leg.alive:
+                self.core.hangup(leg, "DESTINATION_OUT_OF_ORDER")
+            self._agent_failed(q, m, ag, tier, "SUCCESS", called)
+
+        m.on_leave[ag.name] = member_left
+        try:
+            deadline = self.core.clock.now() + 5.0
+            while self.core.clock.now() < deadline:
+                if handled:
+                    return False
+                if b is not None and b.bridged_to is not None:
+                    return True
+                if not leg.alive:
+                    break
+                await self.core.clock.sleep(0.05)
+        finally:
+            m.on_leave.pop(ag.name, None)
+        if handled:
+            return False
         if leg.alive:
             self.core.hangup(leg, "DESTINATION_OUT_OF_ORDER")
         raise OriginateError("SUCCESS")
@@ -712,10 +739,16 @@ class CallCenter:
     ) -> None:
         """The failure branch of outbound_agent_thread_run, in its order."""
         now = self.now()
-        trying = m.state == "Trying" and m.serving_agent in (ag.name, "ring-all")
-        if trying and not m.offers and not m.offering:
-            m.state = "Waiting"  # Abandoned stays Abandoned
+        if m.serving_agent == ag.name:
+            # "UPDATE members SET state = case state when 'Trying' then 'Waiting' else
+            # state end, serving_agent = ''": an Abandoned entry stays Abandoned.
             m.serving_agent = ""
+            if m.state == "Trying":
+                m.state = "Waiting"
+        elif m.serving_agent == "ring-all" and not m.offers and not m.offering:
+            m.serving_agent = ""  # the last ring-all leg failed
+            if m.state == "Trying":
+                m.state = "Waiting"
         delay = 0
         tier_state = "Ready"
         if cause in ("LOSE_RACE", "ORIGINATOR_CANCEL"):
@@ -816,12 +849,15 @@ class CallCenter:
         core.bridge(member, leg, via_api=True)
 
     def _bridge_end(self, q: Queue, m: Member, ag: Agent, tier: Tier, leg: Channel) -> None:
+        """The agent leg is down: bridge-agent-end, member-queue-end, agent Waiting."""
         now = self.now()
+        # CC-Hangup-Cause is the agent originate's cause, SUCCESS once it was answered
+        # (traces 03, 03b, 11), not the channel's hangup cause.
         self.fire(
             [
                 ("CC-Queue", q.name),
                 ("CC-Action", "bridge-agent-end"),
-                ("CC-Hangup-Cause", leg.hangup_cause or "NORMAL_CLEARING"),
+                ("CC-Hangup-Cause", "SUCCESS"),
                 ("CC-Agent", ag.name),
                 ("CC-Agent-System", SYSTEM),
                 ("CC-Agent-UUID", leg.uuid),
@@ -834,12 +870,31 @@ class CallCenter:
             ],
             leg,
         )
+        m.channel.variables["cc_queue_terminated_epoch"] = str(now)
         ag.last_bridge_end = now
         ag.talk_time += max(0, now - ag.last_bridge_start)
         ag.uuid = ""
-        tier.state = "Ready"
         if m in self.members:
             self.members.remove(m)
+        self.fire(
+            [
+                ("CC-Queue", q.name),
+                ("CC-Action", "member-queue-end"),
+                ("CC-Hangup-Cause", "SUCCESS"),
+                ("CC-Cause", "Terminated"),
+                ("CC-Agent", ag.name),
+                ("CC-Agent-System", SYSTEM),
+                ("CC-Agent-UUID", leg.uuid),
+                ("CC-Agent-Called-Time", str(m.agent_called)),
+                ("CC-Agent-Answered-Time", str(m.agent_answered)),
+                ("CC-Member-Leaving-Time", str(now)),
+                ("CC-Member-Joined-Time", str(m.joined)),
+                *self._member_headers(m),
+            ],
+            m.channel,
+        )
+        if tier.state in ("Active Inbound", "Standby", "Offering"):
+            tier.state = "Ready"
         self.set_state(ag, "Idle" if ag.status == "Available (On Demand)" else "Waiting")
 
     # -- member side -------------------------------------------------------------------
@@ -894,31 +949,19 @@ class CallCenter:
         return "_none_"
 
     def _member_hangup(self, q: Queue, m: Member) -> None:
-        now = self.now()
-        ch = m.channel
-        if m.state == "Answered":
-            leg = m.agent_leg
-            self.fire(
-                [
-                    ("CC-Queue", q.name),
-                    ("CC-Action", "member-queue-end"),
-                    ("CC-Hangup-Cause", ch.hangup_cause or "NORMAL_CLEARING"),
-                    ("CC-Cause", "Terminated"),
-                    ("CC-Agent", m.serving_agent),
-                    ("CC-Agent-System", SYSTEM),
-                    ("CC-Agent-UUID", leg.uuid if leg else ""),
-                    ("CC-Agent-Called-Time", str(m.agent_called)),
-                    ("CC-Agent-Answered-Time", str(m.agent_answered)),
-                    ("CC-Member-Leaving-Time", str(now)),
-                    ("CC-Member-Joined-Time", str(m.joined)),
-                    *self._member_headers(m),
-                ],
-                ch,
-            )
-            return
+        # A bridged member's end is reported by the agent thread once the agent leg is
+        # down (bridge-agent-end, then member-queue-end): end that leg now, while the
+        # member channel still exists, as FreeSWITCH does before destroying it.
+        leg = m.agent_leg
+        if m.state == "Answered" and leg is not None and leg.alive and leg.bridged_to is m.channel:
+            self.core.hangup(leg, "NORMAL_CLEARING")
 
     def _member_abandon(self, m: Member) -> None:
         if m.state in ("Waiting", "Trying"):
+            for hook in list(m.on_leave.values()):
+                hook()
+            # The hold music ends before the app reports the member's exit.
+            self.core.stop_playback(m.channel)
             self._cancel_member(m, "BREAK_OUT")
 
     def _cancel_member(self, m: Member, reason: str) -> None:

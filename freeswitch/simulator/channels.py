@@ -84,7 +84,7 @@ CALLING: dict[str, tuple[str, str, int]] = {
     "BACKGROUND_JOB": ("mod_event_socket.c", "api_exec", 1572),
     "API": ("switch_loadable_module.c", "switch_api_execute", 2954),
     "HEARTBEAT": ("switch_core.c", "send_heartbeat", 88),
-    "SHUTDOWN": ("switch_core.c", "switch_core_destroy", 3077),
+    "SHUTDOWN": ("switch_core.c", "switch_core_destroy", 3023),
 }
 DEFAULT_CALLING = ("switch_event.c", "switch_event_fire_detailed", 2000)
 

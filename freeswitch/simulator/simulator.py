@@ -166,7 +166,7 @@ class Simulator:
         core, server = self.core, self.server
         if core is None or server is None:
             return
-        core.fire("SHUTDOWN", [("Shutting-Down", "true")])
+        core.fire("SHUTDOWN", [("Event-Info", "System Shutting Down")])
         core.hupall("SYSTEM_SHUTDOWN")
         for mod in ("mod_event_socket", "mod_callcenter", "mod_loopback", "mod_sofia"):
             core.fire("MODULE_UNLOAD", [("type", "module"), ("name", mod)])

@@ -224,10 +224,12 @@ def test_member_hanging_up_while_agent_rings_frees_the_agent() -> None:
             lambda d: d.get("Event-Name") == "CHANNEL_HANGUP" and d["Unique-ID"] == agent_leg
         )
         assert hangup["Hangup-Cause"] == "ORIGINATOR_CANCEL"
-        after = [e.get("CC-Action") for e in c.events() if e.get("Event-Name") == "CUSTOM"]
-        assert after[after.index("agent-offering") + 1 :] == [
-            "member-queue-end", "members-count", "bridge-agent-fail", "agent-state-change",
-        ]  # fmt: skip
+        after = [e["CC-Action"] for e in c.events() if "CC-Action" in e]
+        after = after[after.index("agent-offering") + 1 :]
+        # The member's exit and the agent thread's report race in FreeSWITCH too; the
+        # agent's return to Waiting is last.
+        assert sorted(after[:-1]) == ["bridge-agent-fail", "member-queue-end", "members-count"]
+        assert after[-1] == "agent-state-change"
         fail = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-fail")
         assert fail["CC-Hangup-Cause"] == "ORIGINATOR_CANCEL"
         assert fail["CC-Member-Session-UUID"] == "mem-1"

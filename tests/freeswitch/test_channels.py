@@ -109,7 +109,7 @@ def test_uuid_apis_and_kill(sim: Simulator, client: RawEslClient) -> None:
     )
     assert client.api("uuid_kill k-1") == "-ERR No such channel!\n"
     assert client.api("uuid_exists k-1") == "false"
-    assert client.api("show channels as json") == '{"row_count":0}'
+    assert client.api("show channels as json") == '{"row_count": 0}\n'
     assert sim.originate_log[0].endswith("sofia/gateway/gw1/+15556660000 &park()")
 
 

@@ -45,6 +45,8 @@ class Capture:
     headers: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     variables: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     globals: list[str] = field(default_factory=list)
+    # header names of events without a channel (callcenter agent events, jobs...)
+    global_headers: dict[str, set[str]] = field(default_factory=dict)
 
 
 def event_key(d: dict[str, str]) -> str:
@@ -85,6 +87,7 @@ def capture(frames: list[Frame]) -> Capture:
         if not uid:
             extra = norm(body or "") if name == "BACKGROUND_JOB" else d.get("CC-Agent-State", "")
             cap.globals.append(event_key(d) + ":" + extra)
+            cap.global_headers.setdefault(event_key(d), set()).update(k for k, _ in hdrs)
             continue
         # FreeSWITCH's own inbound SIP leg when it calls itself is not simulated.
         if d.get("Call-Direction") == "inbound" and d.get("Caller-Source") == "mod_sofia":
