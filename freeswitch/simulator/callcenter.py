@@ -292,6 +292,7 @@ class CallCenter:
         self.queues: dict[str, Queue] = {}
         self.queue_config: dict[str, dict[str, str]] = {}
         self.agents: dict[str, Agent] = {}
+        self.agent_config: dict[str, dict[str, str]] = {}  # agents of the config file
         self.tiers: list[Tier] = []
         self.members: list[Member] = []
         self.agent_originate_timeout = 60
@@ -322,7 +323,9 @@ class CallCenter:
             self.queue_config[name] = {str(k): str(v) for k, v in (params or {}).items()}
             self.queues[name] = self._make_queue(name)
         for name, params in data.get("agents", {}).items():
-            self._add_agent_from(name, {str(k): str(v) for k, v in (params or {}).items()})
+            self._add_agent_from(
+                name, {str(k): str(v) for k, v in (params or {}).items()}, config=True
+            )
         for t in data.get("tiers", []):
             self.tiers.append(
                 Tier(
@@ -349,7 +352,7 @@ class CallCenter:
             }
             self.queues[name] = self._make_queue(name)
         for a in cfg.findall("./agents/agent"):
-            self._add_agent_from(a.get("name", ""), dict(a.attrib))
+            self._add_agent_from(a.get("name", ""), dict(a.attrib), config=True)
         for t in cfg.findall("./tiers/tier"):
             self.tiers.append(
                 Tier(
@@ -388,7 +391,9 @@ class CallCenter:
             q.strategy = "sequentially-by-agent-order"
         return q
 
-    def _add_agent_from(self, name: str, attrs: dict[str, str]) -> None:
+    def _add_agent_from(self, name: str, attrs: dict[str, str], *, config: bool = False) -> None:
+        if config:
+            self.agent_config[name] = attrs
         ag = Agent(name, type=attrs.get("type", "callback"))
         ag.contact = attrs.get("contact", "")
         ag.status = attrs.get("status", "Logged Out")
@@ -1038,9 +1043,11 @@ class CallCenter:
             return "-ERR Invalid!\n"
         if a[0] in self.agents:
             return "-ERR Agent already exist!\n"
-        if a[1] not in ("callback", "uuid-standby"):
+        if a[1].lower() not in ("callback", "uuid-standby"):
             return "-ERR Agent type invalid!\n"
         self._add_agent_from(a[0], {"type": a[1]})
+        self.agents[a[0]].last_status_change = 0  # a bare INSERT: column default
+        self.fire([("CC-Agent", a[0]), ("CC-Agent-Type", a[1]), ("CC-Action", "agent-add")])
         return "+OK\n"
 
     def _api_agent_del(self, a: list[str]) -> str:
@@ -1051,7 +1058,12 @@ class CallCenter:
         return "+OK\n"
 
     def _api_agent_reload(self, a: list[str]) -> str:
-        return "+OK\n" if a else "-ERR Invalid!\n"
+        if not a:
+            return "-ERR Invalid!\n"
+        # load_agent: an agent of the config file that is missing comes back from it.
+        if a[0] in self.agent_config and a[0] not in self.agents:
+            self._add_agent_from(a[0], self.agent_config[a[0]])
+        return "+OK\n"
 
     def _api_agent_set(self, a: list[str]) -> str:
         if len(a) < 3:
@@ -1112,16 +1124,16 @@ class CallCenter:
             return "-ERR Invalid!\n"
         key, name = a[0].lower(), a[1]
         ag = self.agents.get(name)
+        if ag is None:  # cc_agent_get looks the agent up before the key
+            return "-ERR Agent not found!\n"
         if key not in ("status", "state", "uuid"):
             return "-ERR Invalid Agent Update KEY!\n"
-        if ag is None:
-            return "-ERR Agent not found!\n"
         value: str = getattr(ag, key)
         self.fire(
             [
                 ("CC-Agent", ag.name),
                 ("CC-Action", f"agent-{key}-get"),
-                (f"CC-Agent-{key.capitalize()}", value),
+                ("CC-Agent-UUID" if key == "uuid" else f"CC-Agent-{key.capitalize()}", value),
             ]
         )
         return value
@@ -1147,8 +1159,8 @@ class CallCenter:
             return "-ERR Agent not found!\n"
         if self._find_tier(queue, agent):
             return "-ERR Tier already exist!\n"
-        level = int(a[2]) if len(a) > 2 and a[2].lstrip("-").isdigit() else 1
-        position = int(a[3]) if len(a) > 3 and a[3].lstrip("-").isdigit() else 1
+        level = _atoi(a[2]) if len(a) > 2 and a[2] else 1
+        position = _atoi(a[3]) if len(a) > 3 and a[3] else 1
         self.tiers.append(Tier(queue, agent, "Ready", level, position))
         self.kick()
         return "+OK\n"
@@ -1157,17 +1169,19 @@ class CallCenter:
         if len(a) < 4:
             return "-ERR Invalid!\n"
         key, queue, agent, value = a[0].lower(), a[1], a[2], a[3]
-        if queue not in self.queues or agent not in self.agents:
-            return "-ERR Agent not found!\n"
+        # cc_tier_update: tier, then agent, then queue; a missing tier has no reply text
+        # of its own in the API ("Unknown Error"), a missing queue says "Agent not found".
         tier = self._find_tier(queue, agent)
         if tier is None:
+            return "-ERR Unknown Error!\n"
+        if agent not in self.agents or queue not in self.queues:
             return "-ERR Agent not found!\n"
         if key == "state":
-            if value not in TIER_STATES:
+            if value.lower() not in {x.lower() for x in TIER_STATES if x != "Unknown"}:
                 return "-ERR Invalid Tier State!\n"
             tier.state = value
         elif key in ("level", "position"):
-            setattr(tier, key, int(value) if value.lstrip("-").isdigit() else 0)
+            setattr(tier, key, _atoi(value))
         else:
             return "-ERR Invalid Tier Update KEY!\n"
         self.kick()
@@ -1180,7 +1194,7 @@ class CallCenter:
         return "+OK\n"
 
     def _api_tier_reload(self, a: list[str]) -> str:
-        return "+OK\n"
+        return "+OK\n" if a else "-ERR Invalid!\n"
 
     def _api_tier_list(self, a: list[str]) -> str:
         rows = sorted(self.tiers, key=lambda t: (t.level, t.position))
@@ -1235,9 +1249,11 @@ class CallCenter:
             rows = [x.as_row() for x in self._queue_agents(queue, status, state)]
             return self._table(AGENT_COLS, rows)
         if sub == "members":
+            # ORDER BY score DESC (all queues, by queue first, when none is named)
             now = self.now()
-            rows = [m.row(now) for m in self.members if m.queue == queue]
-            return self._table(MEMBER_COLS, rows)
+            members = [m for m in self.members if m.queue == queue or not queue]
+            members.sort(key=lambda m: (m.queue if not queue else "", -m.score(now)))
+            return self._table(MEMBER_COLS, [m.row(now) for m in members])
         if sub == "tiers":
             return self._table(
                 TIER_COLS, [self._tier_row(t) for t in self.tiers if t.queue == queue]

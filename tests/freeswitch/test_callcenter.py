@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from freeswitch.simulator import Simulator
@@ -33,6 +35,11 @@ def call(c: RawEslClient, uuid: str, number: str = "+15556660000") -> None:
         f"bgapi originate {{origination_uuid={uuid},ignore_early_media=true}}"
         f"sofia/gateway/gw/{number} &callcenter(sales@default)"
     )
+
+
+def is_event(name: str, key: str, value: str) -> Callable[[dict[str, str]], bool]:
+    """Matcher for an event (Event-Name or CC-Action `name`) whose `key` is `value`."""
+    return lambda d: name in (d.get("Event-Name"), d.get("CC-Action")) and d.get(key) == value
 
 
 def bridged_agent(c: RawEslClient, member: str) -> str:
@@ -99,47 +106,96 @@ def test_callcenter_config_commands() -> None:
 @pytest.mark.parametrize(
     ("strategy", "expected"),
     [
-        ("top-down", ["1001", "1001"]),
-        ("round-robin", ["1001", "1002"]),
-        ("longest-idle-agent", ["1001", "1002"]),
-        ("agent-with-fewest-calls", ["1001", "1002"]),
-        ("ring-all", None),
+        # every agent idle, positions 1, 2, 3; each talks 4 s, no wrap-up
+        ("top-down", ["1001", "1001", "1001"]),
+        ("sequentially-by-agent-order", ["1001", "1001", "1001"]),
+        ("round-robin", ["1001", "1002", "1003"]),
+        ("longest-idle-agent", ["1001", "1002", "1003"]),
+        ("agent-with-fewest-calls", ["1001", "1002", "1003"]),
+        ("agent-with-least-talk-time", ["1001", "1002", "1003"]),
     ],
 )
-def test_member_bridged_to_agent_by_strategy(strategy: str, expected: list[str] | None) -> None:
+def test_member_bridged_to_agent_by_strategy(strategy: str, expected: list[str]) -> None:
     s = make(strategy)
     try:
         c = RawEslClient(s.port)
         c.connect()
-        c.command("event plain CUSTOM callcenter::info")
+        c.command("event plain CHANNEL_BRIDGE CUSTOM callcenter::info")
         got = []
-        for i in range(2):
-            call(c, f"m-{strategy}-{i}")
-            got.append(bridged_agent(c, f"m-{strategy}-{i}"))
-            c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-end", timeout=10)
-            c.frames.clear()
-            c._cursor = 0
-        if expected is not None:
-            assert got == expected
-        actions = [e.get("CC-Action") for e in c.events()]
-        assert actions == [] or "member-queue-end" not in actions[:1]
+        for i in range(3):
+            member = f"m-{strategy}-{i}"
+            call(c, member)
+            got.append(bridged_agent(c, member))
+            bridge = c.wait_event(is_event("CHANNEL_BRIDGE", "Unique-ID", member))
+            assert bridge["Bridge-A-Unique-ID"] == member
+            c.wait_event(is_event("member-queue-end", "CC-Member-Session-UUID", member), 10)
+        assert got == expected
+        # One offer per call, no failed offers.
+        actions = [e["CC-Action"] for e in c.events() if "CC-Action" in e]
+        assert actions.count("agent-offering") == 3
+        assert "bridge-agent-fail" not in actions
     finally:
         s.stop()
 
 
-def test_wrap_up_time_keeps_agent_out() -> None:
-    s = make("top-down", wrap=60)
+def test_ring_all_bridges_the_first_to_answer_and_cancels_the_others() -> None:
+    s = make("ring-all")
+    try:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CHANNEL_HANGUP CUSTOM callcenter::info")
+        call(c, "ra-1")
+        winner = bridged_agent(c, "ra-1")
+        c.wait_event(lambda d: d.get("CC-Action") == "member-queue-end", timeout=10)
+        events = c.events()
+        offered = {e["CC-Agent"] for e in events if e.get("CC-Action") == "agent-offering"}
+        assert offered == {"1001", "1002", "1003"}  # all rung at once
+        fails = {
+            e["CC-Agent"]: e["CC-Hangup-Cause"]
+            for e in events
+            if e.get("CC-Action") == "bridge-agent-fail"
+        }
+        # mod_callcenter hangs the losers up with LOSE_RACE and reports each one.
+        assert fails == dict.fromkeys(offered - {winner}, "LOSE_RACE")
+        assert [
+            e["Hangup-Cause"] for e in events
+            if e.get("Event-Name") == "CHANNEL_HANGUP" and e.get("variable_cc_agent") != winner
+            and e.get("variable_cc_side") == "agent"
+        ] == ["LOSE_RACE", "LOSE_RACE"]  # fmt: skip
+        for agent in offered - {winner}:
+            assert (s.agent(agent) or {})["state"] == "Waiting"
+    finally:
+        s.stop()
+
+
+def test_wrap_up_time_keeps_agent_out_until_it_ends() -> None:
+    s = make("top-down", wrap=10)
     try:
         c = RawEslClient(s.port)
         c.connect()
         c.command("event plain CUSTOM callcenter::info")
         call(c, "w-1")
         assert bridged_agent(c, "w-1") == "1001"
-        c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-end", timeout=10)
+        end = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-end", timeout=10)
         call(c, "w-2")
-        # 1001 is in wrap-up (60 s) so top-down falls through to 1002.
+        # 1001 is in wrap-up (10 s after its bridge ended): top-down falls through to 1002.
         assert bridged_agent(c, "w-2") == "1002"
-        assert (s.agent("1001") or {})["state"] == "Waiting"
+        row = s.agent("1001") or {}
+        assert (row["state"], row["last_bridge_end"], row["calls_answered"]) == (
+            "Waiting", end["CC-Bridge-Terminated-Time"], "1",
+        )  # fmt: skip
+        # Once the wrap-up is over 1001 is first again.
+        s.wait_for(lambda: s.clock.now() > int(end["CC-Bridge-Terminated-Time"]) + 11)
+        call(c, "w-3")
+        assert bridged_agent(c, "w-3") == "1001"
+        # Becoming Available again resets the counters (cc_agent_update status).
+        c.api("callcenter_config agent set status 1003 'On Break'")
+        c.api("callcenter_config agent set status 1003 Available")
+        c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-end" and d["CC-Agent"] == "1002")
+        assert (s.agent("1002") or {})["calls_answered"] == "1"
+        c.api("callcenter_config agent set status 1002 'On Break'")
+        c.api("callcenter_config agent set status 1002 Available")
+        assert (s.agent("1002") or {})["calls_answered"] == "0"
     finally:
         s.stop()
 
@@ -270,3 +326,193 @@ def test_agent_going_on_break_while_ringing_cancels_the_offer() -> None:
         assert (row["status"], row["state"]) == ("On Break", "Waiting")
         # The member is back to waiting for an agent, not abandoned.
         assert "|Waiting|" in c.api("callcenter_config queue list members q@d")
+
+
+AGENT_HEADER = (
+    "name|instance_id|uuid|type|contact|status|state|max_no_answer|wrap_up_time|"
+    "reject_delay_time|busy_delay_time|no_answer_delay_time|last_bridge_start|last_bridge_end|"
+    "last_offered_call|last_status_change|no_answer_count|calls_answered|talk_time|ready_time|"
+    "external_calls_count"
+)
+QUEUE_HEADER = (
+    "name|strategy|moh_sound|time_base_score|tier_rules_apply|tier_rule_wait_second|"
+    "tier_rule_wait_multiply_level|tier_rule_no_agent_no_wait|discard_abandoned_after|"
+    "abandoned_resume_allowed|max_wait_time|max_wait_time_with_no_agent|"
+    "max_wait_time_with_no_agent_time_reached|record_template|calls_answered|calls_abandoned|"
+    "ring_progressively_delay|skip_agents_with_external_calls|agent_no_answer_status"
+)
+
+
+def test_callcenter_config_agent_commands_and_their_effect() -> None:
+    s = make("longest-idle-agent")
+    try:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+
+        def cc(args: str) -> str:
+            return c.api("callcenter_config " + args)
+
+        def row(name: str) -> str:
+            lines = cc(f"agent list {name}").splitlines()
+            assert (lines[0], lines[-1]) == (AGENT_HEADER, "+OK")
+            return lines[1]
+
+        assert cc("agent add 2001 callback") == "+OK\n"
+        added = c.wait_event(lambda d: d.get("CC-Action") == "agent-add")
+        assert (added["CC-Agent"], added["CC-Agent-Type"]) == ("2001", "callback")
+        # A new agent: Logged Out, Waiting, every counter at its column default.
+        assert row("2001") == "2001|single_box||callback||Logged Out|Waiting" + "|0" * 14
+        assert cc("agent set contact 2001 [leg_timeout=10]user/2001") == "+OK\n"
+        ev = c.wait_event(lambda d: d.get("CC-Action") == "agent-contact-change")
+        assert ev["CC-Agent-Contact"] == "[leg_timeout=10]user/2001"
+        for key, value in (
+            ("max_no_answer", "3"), ("wrap_up_time", "10"), ("reject_delay_time", "5"),
+            ("busy_delay_time", "6"), ("no_answer_delay_time", "7"), ("ready_time", "12x"),
+        ):  # fmt: skip
+            assert cc(f"agent set {key} 2001 {value}") == "+OK\n", key
+        cols = row("2001").split("|")
+        got = {k: cols[AGENT_HEADER.split("|").index(k)] for k in (
+            "contact", "max_no_answer", "wrap_up_time", "reject_delay_time", "busy_delay_time",
+            "no_answer_delay_time", "ready_time",
+        )}  # fmt: skip
+        assert got == {
+            "contact": "[leg_timeout=10]user/2001", "max_no_answer": "3", "wrap_up_time": "10",
+            "reject_delay_time": "5", "busy_delay_time": "6", "no_answer_delay_time": "7",
+            "ready_time": "12",  # atol: leading digits
+        }  # fmt: skip
+        assert cc("agent set status 2001 'Available (On Demand)'") == "+OK\n"
+        assert cc("agent get status 2001") == "Available (On Demand)"  # bare value
+        st = c.wait_event(lambda d: d.get("CC-Action") == "agent-status-get")
+        assert st["CC-Agent-Status"] == "Available (On Demand)"
+        assert cc("agent set state 2001 Idle") == "+OK\n"
+        assert cc("agent get state 2001") == "Idle"
+        # state_if_waiting only moves an available agent who is Waiting.
+        assert cc("agent set state_if_waiting 2001 Receiving") == "-ERR Agent not found!\n"
+        assert cc("agent set state 2001 Waiting") == "+OK\n"
+        assert cc("agent set state_if_waiting 2001 Idle") == "+OK\n"
+        assert cc("agent get state 2001") == "Idle"
+        assert cc("agent set uuid 2001 abc-1") == "+OK\n"
+        assert cc("agent get uuid 2001") == "abc-1"
+        assert c.wait_event(lambda d: d.get("CC-Action") == "agent-uuid-get")["CC-Agent-UUID"] == (
+            "abc-1"
+        )
+        assert cc("agent set type 2001 uuid-standby") == "+OK\n"
+        assert row("2001").split("|")[3] == "uuid-standby"
+        assert cc("agent set type 2001 phone") == "-ERR Invalid Agent Type!\n"
+        assert cc("agent set talk_time 2001 5") == "-ERR Invalid Agent Update KEY!\n"
+        assert cc("agent get colour 2001") == "-ERR Invalid Agent Update KEY!\n"
+        assert cc("agent get colour nobody") == "-ERR Agent not found!\n"
+        assert cc("agent set status 2001") == "-ERR Invalid!\n"
+        assert cc("agent list 2001 extra") == "-ERR Invalid!\n"
+        assert cc("tier add sales@default 2001 2 3") == "+OK\n"
+        assert cc("agent del 2001") == "+OK\n"
+        assert cc("agent list 2001") == "+OK\n"  # zero rows: no header
+        assert "2001" not in cc("tier list")  # its tiers go with it
+        assert cc("agent del 2001") == "+OK\n"  # a DELETE of nothing still succeeds
+        # reload brings a config-file agent back
+        assert cc("agent del 1003") == "+OK\n"
+        assert cc("agent reload 1003") == "+OK\n"
+        assert row("1003").startswith("1003|single_box||callback|user/1003|Available|Waiting|")
+    finally:
+        s.stop()
+
+
+def test_callcenter_config_tier_commands_and_their_effect() -> None:
+    s = make("top-down")
+    try:
+        c = RawEslClient(s.port)
+        c.connect()
+
+        def cc(args: str) -> str:
+            return c.api("callcenter_config " + args)
+
+        assert cc("agent add 2001 callback") == "+OK\n"
+        assert cc("tier add sales@default 2001") == "+OK\n"  # level 1, position 1
+        assert cc("tier add sales@default 2001") == "-ERR Tier already exist!\n"
+        assert cc("tier add nope@default 2001") == "-ERR Queue not found!\n"
+        assert cc("tier add sales@default nobody") == "-ERR Agent not found!\n"
+        assert cc("tier add sales@default") == "-ERR Invalid!\n"
+        tiers = cc("queue list tiers sales@default").splitlines()
+        assert tiers[0] == "queue|agent|state|level|position"
+        assert tiers[-2:] == ["sales@default|2001|Ready|1|1", "+OK"]
+        assert cc("tier set level sales@default 2001 3") == "+OK\n"
+        assert cc("tier set position sales@default 2001 7") == "+OK\n"
+        assert cc("tier set state sales@default 2001 'No Answer'") == "+OK\n"
+        assert "sales@default|2001|No Answer|3|7" in cc("queue list tiers sales@default")
+        assert cc("tier set state sales@default 2001 Unknown") == "-ERR Invalid Tier State!\n"
+        assert cc("tier set colour sales@default 2001 1") == "-ERR Invalid Tier Update KEY!\n"
+        assert cc("tier set level sales@default 1009 1") == "-ERR Unknown Error!\n"  # no tier
+        # tier list: every queue's tiers by level then position
+        rows = cc("tier list").splitlines()
+        assert rows[0] == "queue|agent|state|level|position"
+        assert rows[1:] == [
+            "sales@default|1001|Ready|1|1", "sales@default|1002|Ready|1|2",
+            "sales@default|1003|Ready|1|3", "sales@default|2001|No Answer|3|7", "+OK",
+        ]  # fmt: skip
+        assert cc("queue count tiers sales@default") == "4\n"
+        assert cc("tier del sales@default 2001") == "+OK\n"
+        assert cc("queue count tiers sales@default") == "3\n"
+        assert cc("tier reload sales@default") == "+OK\n"
+        assert cc("tier reload") == "-ERR Invalid!\n"
+    finally:
+        s.stop()
+
+
+def test_callcenter_config_queue_commands_and_their_effect() -> None:
+    s = make("top-down")
+    try:
+        c = RawEslClient(s.port)
+        c.connect()
+
+        def cc(args: str) -> str:
+            return c.api("callcenter_config " + args)
+
+        assert cc("queue list") == (
+            QUEUE_HEADER + "\n"
+            "sales@default|top-down|(null)|queue|false|0|false|true|60|false|0|0|5|(null)|0|0|10"
+            "|true|On Break\n+OK\n"
+        )
+        assert cc("queue count") == "1\n"
+        assert cc("agent set status 1002 'On Break'") == "+OK\n"
+        assert cc("queue count agents sales@default") == "3\n"
+        assert cc("queue count agents sales@default Available") == "2\n"
+        assert cc("queue count agents sales@default 'On Break' Waiting") == "1\n"
+        agents = cc("queue list agents sales@default Available").splitlines()
+        assert agents[0] == AGENT_HEADER
+        assert [r.split("|")[0] for r in agents[1:-1]] == ["1001", "1003"]
+        assert cc("queue list agents sales@default 'Logged Out'") == "+OK\n"
+        # A member waits when nobody is available; it is listed and counted.
+        for n in ("1001", "1003"):
+            assert cc(f"agent set status {n} 'On Break'") == "+OK\n"
+        c.command("event plain CUSTOM callcenter::info")
+        call(c, "q-1")
+        start = c.wait_event(lambda d: d.get("CC-Action") == "member-queue-start")
+        assert cc("queue count members sales@default") == "1\n"
+        members = cc("queue list members sales@default").splitlines()
+        assert members[0] == (
+            "queue|instance_id|uuid|session_uuid|cid_number|cid_name|system_epoch|joined_epoch|"
+            "rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|"
+            "serving_system|state|score"
+        )
+        cols = members[1].split("|")
+        assert cols[:6] == [
+            "sales@default", "single_box", start["CC-Member-UUID"], "q-1", "+15556660000",
+            "Outbound Call",
+        ]  # fmt: skip
+        assert cols[-3:-1] == ["", "Waiting"]
+        assert cc("queue list members") == cc("queue list members sales@default")
+        assert cc("queue list bogus sales@default") == "-ERR Invalid!\n"
+        # load / reload / unload
+        assert cc("queue reload sales@default") == "+OK\n"
+        assert cc("queue unload sales@default") == "+OK\n"
+        assert cc("queue count") == "0\n"
+        assert cc("tier add sales@default 1001") == "-ERR Queue not found!\n"
+        assert cc("queue load sales@default") == "+OK\n"  # back from the config
+        assert cc("queue count") == "1\n"
+        assert cc("queue load nope@default") == "-ERR Invalid Queue not found!\n"
+        assert cc("queue reload nope@default") == "-ERR Invalid Queue not found!\n"
+        assert cc("queue load") == "-ERR Invalid!\n"
+        assert c.api("uuid_kill q-1") == "+OK\n"
+    finally:
+        s.stop()
