@@ -28,11 +28,15 @@ def assert_leads_editable(campaign: Campaign, *, action: str) -> None:
 
 
 def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
+    """Running (shown as Scheduled while outside its schedule): the selector dials its leads."""
+    from dialer.selector import campaign_started
+
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk).update(
             run_status=RunStatus.RUNNING, started_at=now, updated_at=now
         )
-    campaign.refresh_from_db()
+        campaign.refresh_from_db()
+        campaign_started(campaign, now=now)
     # Each logged-in agent of the campaign's queue gets a message on the desktop.
     from agents.desktop.services import notify_campaign_started
 
@@ -41,9 +45,22 @@ def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign
 
 
 def campaign_stop(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
+    """Stopped: in-progress dials are hung up and their leads retry; cool-offs keep running."""
+    from dialer.selector import campaign_stopped
+
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk).update(
             run_status=RunStatus.STOPPED, stopped_at=now, updated_at=now
         )
-    campaign.refresh_from_db()
+        campaign.refresh_from_db()
+        campaign_stopped(campaign, now=now)
     return campaign
+
+
+def campaign_display_status(campaign: Campaign, *, now: datetime) -> str:
+    """Running, Scheduled (running but outside its schedule) or Stopped."""
+    if not campaign.is_running:
+        return "Stopped"
+    from dialer.selector import build_rules, schedule_answer
+
+    return "Running" if schedule_answer(build_rules(campaign), now).open else "Scheduled"

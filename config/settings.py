@@ -138,6 +138,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 SELECTOR_TICK_SECONDS = env.float("SELECTOR_TICK_SECONDS", default=1.0)
+# A dial request not dialed within this is dropped (the lead retries); the reaper gives back
+# leads whose request no dialer took within DIALER_REAP_AFTER.
+DIALER_REQUEST_TTL = env.int("DIALER_REQUEST_TTL", default=60)
+DIALER_REAP_AFTER = env.int("DIALER_REAP_AFTER", default=120)
+# Ticks expire rather than pile up behind a busy worker: the next one does the same work.
+CELERY_BEAT_SCHEDULE = {
+    "selector-tick": {
+        "task": "dialer.selector_tick",
+        "schedule": SELECTOR_TICK_SECONDS,
+        "options": {"expires": max(SELECTOR_TICK_SECONDS * 2, 2)},
+    },
+    "selector-reaper": {"task": "dialer.reap", "schedule": 10.0, "options": {"expires": 20}},
+    "desk-tick": {"task": "agents.desktop.tick_all", "schedule": 2.0, "options": {"expires": 4}},
+}
 
 # --- FreeSWITCH Event Socket ---
 ESL_HOST = env.str("ESL_HOST", default="127.0.0.1")

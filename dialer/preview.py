@@ -36,7 +36,9 @@ class PreviewError(ValueError):
 
 
 def _check_card(lead: Lead, agent: Agent) -> None:
-    if lead.campaign.type not in PREVIEW_TYPES:
+    if lead.campaign.type not in PREVIEW_TYPES and not (
+        lead.callback_agent_id == agent.pk and lead.state == LeadState.RESERVED
+    ):
         raise PreviewError("This campaign does not use lead cards.")
     if lead.state != LeadState.RESERVED:
         raise PreviewError("This lead card is no longer on your desk.")
@@ -50,6 +52,11 @@ def preview_accept(*, agent: Agent, lead: Lead, now: datetime) -> Call:
     with transaction.atomic():
         lead = Lead.objects.select_for_update().select_related("campaign").get(pk=lead.pk)
         _check_card(lead, agent)
+        if not lead.campaign.is_running:
+            raise PreviewError("The campaign was stopped: this record cannot be dialed now.")
+        if lead.reserved_until is not None and lead.reserved_until <= now:
+            # The card's time ends before the lead's dial window closes (dialer.selector).
+            raise PreviewError("This lead card's time is up; ask for another record.")
         call = Call.objects.create(
             uuid=uuid.uuid4(),
             campaign=lead.campaign,

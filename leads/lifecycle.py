@@ -16,9 +16,10 @@ from django.db import transaction
 
 from campaigns.models import Campaign
 
-from .models import Lead, LeadEvent, LeadState
+from .models import DIALABLE_STATES, Lead, LeadEvent, LeadState
 
 S = LeadState
+_DIALABLE = list(DIALABLE_STATES)
 
 ALLOWED: dict[str, frozenset[str]] = {
     # A dialable lead is picked for a call or an agent's card, or ends Failed (DNC, admin).
@@ -121,6 +122,21 @@ def transition_locked_batch(
     for lead in leads:
         for name, value in values.items():
             setattr(lead, name, value)
+
+
+def leads_hold_for_window(ids: Sequence[int], *, until: datetime, reason: str) -> None:
+    """Leads due by their cool-off but outside a dial window wait for its next opening (the
+    state does not change; the selector's index then skips them until `until`)."""
+    Lead.objects.filter(pk__in=ids, state__in=_DIALABLE).update(
+        next_dial_at=until, not_dialable_reason=reason[:200], window_held=True
+    )
+
+
+def leads_release_window_holds(campaign: Campaign, *, now: datetime) -> int:
+    """Start, or changed windows: held leads are looked at again under the current rules."""
+    return Lead.objects.filter(campaign=campaign, window_held=True, state__in=_DIALABLE).update(
+        next_dial_at=now, window_held=False, not_dialable_reason=""
+    )
 
 
 # --- Cool-off rules -------------------------------------------------------------------------
