@@ -249,7 +249,8 @@ pre-drawn call list per seed. Machine: {os.cpu_count()} cores, Python {platform.
 tuning included.
 
 The project's policy runs with one configuration for every scenario (`PacingConfig()` defaults:
-{cfg}). It decides every second and whenever an idle agent has no call covering it.
+{cfg}). The simulator asks it every second and whenever an idle agent has no call covering
+it; predictive lines go out in rounds at most every `dial_round_seconds`.
 Baselines: progressive 1:1 (dials the moment an agent is idle); the best fixed dial level per
 scenario, tuned after the fact (highest level, to 1/{2**steps * 0 + 2**steps // 2}, with
 abandon <= 3% on every seed: a baseline no real system gets); VICIdial's ADAPT_HARD_LIMIT,

@@ -6,8 +6,9 @@ The live selector and the benchmark simulator both build a ``PacingSnapshot`` an
 How it decides (one configuration for every campaign size and answer rate):
 
 1. No agent logged in (every agent on break or gone): place nothing.
-2. Warm-up: until enough dials, live answers and talk times are measured, dial progressive
-   (one call per idle agent not already covered by a call in progress).
+2. Warm-up: until enough dials and live answers are measured, dial progressive (one call per
+   idle agent not already covered by a call in progress). Then, until talk time is measured on
+   about one call per agent, predict as below but count only agents in wrap-up as freeing up.
 3. Predictive: a new call that answers live at ``t`` seconds needs an agent free by ``t + 2 s``.
    Agents free by then = idle agents + agents whose wrap-up ends by then + for each agent in a
    call, the chance the call ends early enough given its elapsed talk time (lognormal hazard).
@@ -16,10 +17,14 @@ How it decides (one configuration for every campaign size and answer rate):
    is P(agents free <= live answers ahead) (normal approximation of the two sums), averaged
    over the spread of answer times. Lines are added while that risk stays under a limit.
 4. Feedback: the limit moves with the campaign's measured abandon rate (the compliance window):
-   below the target it loosens, above it tightens. The window rate is an integral of past drops,
-   so this is integral control toward the target, which sits below the legal cap.
-5. Guard: when the window rate is close to the cap, fall back to progressive until it recovers.
-6. Never more lines than ``max_lines_per_agent`` x logged-in agents, never more dials in a second
+   below the target it loosens, above it tightens. The window rate accumulates every past drop,
+   so a burst of drops keeps the limit tight until it is diluted; the target sits below the cap.
+5. Rounds: predictive lines go out at most every ``dial_round_seconds`` (judged from the newest
+   ringing line), so the result does not depend on how often the caller asks.
+6. Guard: when the window rate is close to the cap, keep predicting with the tightest limit
+   (only lines almost sure to find an agent) and trim lines that would take the projected
+   window rate over the guard (or over the current rate when already above it).
+7. Never more lines than ``max_lines_per_agent`` x logged-in agents, never more dials in a second
    than ``max_calls_per_second``, never fewer calls than progressive would place.
 """
 
@@ -91,13 +96,13 @@ class PacingConfig:
     warmup_live_answers: int = 20
     warmup_talk_samples: int = 20
     drop_wait_seconds: float = 2.0  # a live answer without an agent after this is a drop
-    base_drop_risk: float = 0.03  # next line's drop-risk limit when the window is on target
+    base_drop_risk: float = 0.015  # next line's drop-risk limit when the window is on target
     min_drop_risk: float = 0.001
     max_drop_risk: float = 0.3
     feedback_gain: float = 6.0  # how hard the limit reacts to the window rate vs the target
-    feedback_prior_answers: float = 200.0  # pseudo live answers at the target rate
+    feedback_prior_answers: float = 600.0  # pseudo live answers at the target rate
     horizon_quantiles: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # of live-answer delay
-    dial_round_seconds: float = 2.0  # predictive lines go out in rounds at most this often
+    dial_round_seconds: float = 1.0  # predictive lines go out in rounds at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,16 +176,11 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
         return (lines_in_use + n) / n_agents
 
     ring, talk = snapshot.ring, snapshot.talk_time
-    # The first calls to end are the short ones: wait until about one call per agent has ended
-    # before trusting the talk-time estimate, or it promises agents free too soon.
-    warm = (
-        ring is not None
-        and talk is not None
-        and ring.dials >= config.warmup_dials
-        and ring.live_answers >= config.warmup_live_answers
-        and talk.samples >= max(config.warmup_talk_samples, n_agents)
-    )
-    if not warm or ring is None or talk is None:
+    if (
+        ring is None
+        or ring.dials < config.warmup_dials
+        or (ring.live_answers < config.warmup_live_answers)
+    ):
         n = min(progressive, room)
         dials = ring.dials if ring is not None else 0
         return PacingDecision(
@@ -189,16 +189,37 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
             f"one call per idle agent (progressive).{limit_note}",
             PacingMode.WARMUP, float(idle), 0.0, level(n), 0.0, 0.0, rate, rate,
         )  # fmt: skip
+    # The first calls to end are the short ones: until about one call per agent has ended the
+    # talk-time estimate would promise agents free too soon, so only agents already in wrap-up
+    # (whose end is known) are counted as freeing up; the ring profile is used already.
+    talk_needed = max(config.warmup_talk_samples, n_agents)
+    talk_samples = talk.samples if talk is not None else 0
+    talk_known = talk is not None and talk_samples >= talk_needed
 
-    if window.live_answers >= config.guard_min_answers and rate >= config.guard_rate:
-        n = min(progressive, room)
-        return PacingDecision(
-            n,
-            f"Abandon rate {rate:.1%} is close to the {config.abandon_cap:.0%} cap: "
-            f"one call per idle agent until it falls.{limit_note}",
-            PacingMode.PROGRESSIVE, float(idle), 0.0, level(n), 0.0, 0.0, rate, rate,
-        )  # fmt: skip
+    # Close to the cap: keep predicting, but only lines that almost surely find an agent.
+    # (Falling back to progressive instead idles agents for hours on a low answer rate.)
+    guarded = window.live_answers >= config.guard_min_answers and rate >= config.guard_rate
 
+    p = ring.live_probability
+    wait = config.drop_wait_seconds
+    theta = config.min_drop_risk if guarded else drop_risk_limit(window, config)
+    horizons = [ring.live_answer_quantile(q) for q in config.horizon_quantiles]
+    log, erfc = math.log, math.erfc
+
+    # Live answers ahead of a new call answering at t: waiting calls + ringing lines answering
+    # live before t, each given how long it has rung already (Bayes on the two ring profiles).
+    live_surv, other_surv = ring.live_survival, ring.other_survival
+    inv_step = 1.0 / ring.step
+    last = len(live_surv) - 1
+    ring_state = []
+    expected_live = float(waiting)
+    for since in ringing:
+        i = min(int((now - since) * inv_step), last)
+        sl = live_surv[i]
+        den = p * sl + (1.0 - p) * other_surv[i]
+        if den > 1e-12 and sl > 0.0:
+            ring_state.append((i, sl, den))
+            expected_live += p * sl / den
     # Pace in rounds: lines placed a moment ago have not shown how they ring yet, and a line
     # placed early for an agent who frees up later only carries more drop risk. Between rounds
     # only the progressive floor is dialed, however often the caller asks.
@@ -209,22 +230,16 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
             n,
             f"Predictive: last lines placed {now - newest:.1f} s ago, next round in "
             f"{config.dial_round_seconds - (now - newest):.1f} s.{limit_note}",
-            PacingMode.PREDICTIVE, float(idle), float(len(ringing)), level(n), 0.0, 0.0,
-            rate, rate,
+            PacingMode.PREDICTIVE if talk_known else PacingMode.WARMUP, float(idle),
+            expected_live, level(n), 0.0, theta, rate, rate,
         )  # fmt: skip
-
-    p = ring.live_probability
-    wait = config.drop_wait_seconds
-    theta = drop_risk_limit(window, config)
-    horizons = [ring.live_answer_quantile(q) for q in config.horizon_quantiles]
-    log, erfc = math.log, math.erfc
 
     # Agents free by each deadline t + wait: (mean, variance) of a sum of Bernoullis.
     # For an agent in a call: P(talk ends within `reach` | it has lasted `elapsed`), from the
     # lognormal survival S: 1 - S(elapsed + reach) / S(elapsed).
-    mu, scale = talk.mu, talk.sigma * _SQRT2
     elapsed_s0 = []
-    for since in talking:
+    mu, scale = (talk.mu, talk.sigma * _SQRT2) if talk is not None else (0.0, 1.0)
+    for since in talking if talk_known else ():
         elapsed = now - since
         s0 = 0.5 * erfc((log(elapsed) - mu) / scale) if elapsed > 0.0 else 1.0
         elapsed_s0.append((elapsed, s0))
@@ -244,20 +259,6 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
                 var += q * (1.0 - q)
         supply.append((mean, var))
 
-    # Live answers ahead of a new call answering at t: waiting calls + ringing lines answering
-    # live before t, each given how long it has rung already (Bayes on the two ring profiles).
-    live_surv, other_surv = ring.live_survival, ring.other_survival
-    inv_step = 1.0 / ring.step
-    last = len(live_surv) - 1
-    ring_state = []
-    expected_live = float(waiting)
-    for since in ringing:
-        i = min(int((now - since) * inv_step), last)
-        sl = live_surv[i]
-        den = p * sl + (1.0 - p) * other_surv[i]
-        if den > 1e-12 and sl > 0.0:
-            ring_state.append((i, sl, den))
-            expected_live += p * sl / den
     demand: list[tuple[float, float]] = []
     for t in horizons:
         shift = int(t * inv_step + 0.5)
@@ -297,7 +298,8 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
 
     # Keep the projected window rate under the guard: trim predictive lines, never the floor.
     if window.live_answers >= config.guard_min_answers:
-        while placed > floor and projected_with(placed) >= config.guard_rate:
+        ceiling = max(config.guard_rate, rate)  # over the guard: do not make it worse
+        while placed > floor and projected_with(placed) >= ceiling:
             placed -= 1
     projected = projected_with(placed)
     last_risk = risks[placed - 1] if placed else next_risk
@@ -309,13 +311,26 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
         why = "no line added"
     else:
         why = f"{placed} line{'s' if placed != 1 else ''} added"
+    if not talk_known:
+        head = (
+            f"Warm-up: talk time measured on {talk_samples} of {talk_needed} calls, so only "
+            "agents in wrap-up count as freeing up. "
+        )
+    elif guarded:
+        head = (
+            f"Abandon rate {rate:.1%} is close to the {config.abandon_cap:.0%} cap: only lines "
+            "almost sure to find an agent. "
+        )
+    else:
+        head = ""
+    mode = PacingMode.PREDICTIVE if talk_known else PacingMode.WARMUP
     reason = (
-        f"Predictive: {free_mean:.1f} agents expected free within {mid:.0f} s, "
+        f"{head}Predictive: {free_mean:.1f} agents expected free within {mid:.0f} s, "
         f"{expected_live:.1f} live answers expected from {len(ringing)} ringing lines; "
         f"{why}, next line's drop risk {last_risk:.1%} (limit {theta:.1%}, "
         f"abandon rate {rate:.1%}).{limit_note}"
     )
     return PacingDecision(
-        placed, reason, PacingMode.PREDICTIVE, free_mean, expected_live,
+        placed, reason, mode, free_mean, expected_live,
         level(placed), last_risk, theta, rate, projected,
     )  # fmt: skip

@@ -90,15 +90,32 @@ def test_no_agent_logged_in_stops_dialing_at_once():
 
 def test_warm_up_dials_progressive_until_enough_is_measured():
     agents = idle(5) + talking(5)
-    for ring, talk in [(None, None), (_ring_model(dials=50), TALK), (RING, None)]:
+    for ring, talk in [(None, None), (_ring_model(dials=50), TALK), (None, TALK)]:
         d = decide(_snap(agents, ringing(2), ring=ring, talk=talk), CONFIG)
         assert d.mode is PacingMode.WARMUP
         assert d.calls_to_place == 3  # one per idle agent not already covered by a ringing call
         assert "Warm-up" in d.reason
-    # The first talk times to be measured are the short calls: wait for about one per agent.
+
+
+def test_warm_up_counts_only_wrap_ups_until_talk_time_is_measured():
+    # Ring profile known, talk time not: agents in a call are not expected to free up, however
+    # long their call has lasted; agents in wrap-up are (its end is known).
     early = TalkTimeModel.from_mean_sd(90.0, 60.0, samples=CONFIG.warmup_talk_samples)
-    d = decide(_snap(idle(5) + talking(45), talk=early), CONFIG)
-    assert d.mode is PacingMode.WARMUP
+    for talk in (None, early):  # the first talk times measured are the short calls
+        fresh = decide(_snap(talking(45, elapsed=5.0), talk=talk), CONFIG)
+        long = decide(_snap(talking(45, elapsed=900.0), talk=talk), CONFIG)
+        assert fresh.mode is long.mode is PacingMode.WARMUP
+        assert fresh.calls_to_place == long.calls_to_place == 0
+        assert "wrap-up" in long.reason
+        ending = decide(_snap(talking(40) + wrapping(5, left=2.0), talk=talk), CONFIG)
+        assert ending.mode is PacingMode.WARMUP
+        assert ending.calls_to_place >= 5
+    # Measured on about one call per agent: long calls count as likely to end.
+    cold = decide(_snap(talking(45, elapsed=900.0), talk=early, wrap=0.0), CONFIG)
+    warm = decide(_snap(talking(45, elapsed=900.0), wrap=0.0), CONFIG)
+    assert warm.mode is PacingMode.PREDICTIVE
+    assert cold.expected_free_agents == 0.0
+    assert warm.expected_free_agents > 0.5
 
 
 def test_predictive_dials_before_agents_are_free():
@@ -166,16 +183,19 @@ def test_abandon_rate_over_target_tightens_the_pacing():
     assert tight.drop_risk_limit < relaxed.drop_risk_limit
 
 
-def test_close_to_the_cap_falls_back_to_progressive():
+def test_close_to_the_cap_only_near_certain_lines():
     agents = idle(2) + talking(20, elapsed=100.0) + wrapping(5, left=6.0)
+    below = WindowRate(1000, 20, 0.0, NOW)  # 2.0%
     near_cap = WindowRate(1000, 29, 0.0, NOW)  # 2.9%
+    relaxed = decide(_snap(agents, abandons=below), CONFIG)
     d = decide(_snap(agents, abandons=near_cap), CONFIG)
-    assert d.mode is PacingMode.PROGRESSIVE
-    assert d.calls_to_place == 2
+    assert d.drop_risk_limit == CONFIG.min_drop_risk
+    assert 2 <= d.calls_to_place < relaxed.calls_to_place  # never under one per idle agent
+    assert d.projected_abandon_rate <= near_cap.rate
     assert "cap" in d.reason
-    # Too few answers to judge a rate: keeps predicting.
+    # Too few answers to judge a rate: the usual limit.
     early = WindowRate(30, 1, 0.0, NOW)
-    assert decide(_snap(agents, abandons=early), CONFIG).mode is PacingMode.PREDICTIVE
+    assert decide(_snap(agents, abandons=early), CONFIG).drop_risk_limit > CONFIG.min_drop_risk
 
 
 def test_agents_on_break_are_not_counted():
