@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from campaigns.models import Campaign
+from dialer.models import Call
+from leads.models import DoNotCall, Lead
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +75,62 @@ def test_the_report_viewer_cannot_change_campaigns_or_leads(report_viewer) -> No
     client.force_authenticate(report_viewer)
     assert client.post("/api/campaigns/", {"name": "x"}, format="json").status_code == 403
     assert logged_in(report_viewer).get("/admin/").status_code in (302, 403)
+
+
+def test_the_report_viewer_changes_nothing_anywhere(report_viewer, call_set) -> None:  # type: ignore[no-untyped-def]
+    campaign = call_set.renewals
+    lead = call_set.calls[1].lead
+    before = (
+        Campaign.objects.values_list("name", "started_at", "stopped_at").get(pk=campaign.pk),
+        Lead.objects.count(),
+        Lead.objects.get(pk=lead.pk).first_name,
+        DoNotCall.objects.count(),
+        Call.objects.count(),
+    )
+    api = APIClient()
+    api.force_authenticate(report_viewer)
+    refused = [
+        api.patch(f"/api/campaigns/{campaign.pk}/", {"name": "Hacked"}, format="json"),
+        api.delete(f"/api/campaigns/{campaign.pk}/"),
+        api.post("/api/leads/", {"campaign": campaign.pk, "number": "+12025550123"}),
+        api.patch(f"/api/leads/{lead.pk}/", {"first_name": "Hacked"}, format="json"),
+        api.delete(f"/api/leads/{lead.pk}/"),
+        api.post("/api/do-not-call/", {"number": "+12025550123"}, format="json"),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    page = logged_in(report_viewer)
+    for url in [
+        f"/campaigns/{campaign.pk}/start/",
+        f"/campaigns/{campaign.pk}/stop/",
+        f"/campaigns/{campaign.pk}/leads/delete-all/",
+        f"/campaigns/{campaign.pk}/leads/{lead.pk}/delete/",
+        f"/campaigns/{campaign.pk}/edit/",
+        "/campaigns/new/",
+    ]:
+        assert page.post(url, {"name": "Hacked"}).status_code == 403, url
+    after = (
+        Campaign.objects.values_list("name", "started_at", "stopped_at").get(pk=campaign.pk),
+        Lead.objects.count(),
+        Lead.objects.get(pk=lead.pk).first_name,
+        DoNotCall.objects.count(),
+        Call.objects.count(),
+    )
+    assert after == before
+
+
+def test_report_pages_offer_a_viewer_nothing_to_change(report_viewer, call_set) -> None:  # type: ignore[no-untyped-def]
+    client = logged_in(report_viewer)
+    for url in ["/reports/", "/reports/activity/", "/reports/leads/"]:
+        html = client.get(url).content.decode()
+        # The only form that posts is "Log out"; no link leads to the back office.
+        assert re.findall(r'<form[^>]*method="post"[^>]*>', html) == [
+            '<form method="post" action="/accounts/logout/">'
+        ], url
+        assert 'href="/campaigns/' not in html, url
+        assert 'href="/admin/' not in html, url
+
+
+def test_agents_are_not_shown_the_reports(agent) -> None:  # type: ignore[no-untyped-def]
+    desk = logged_in(agent.user).get("/desktop/")
+    assert desk.status_code == 200
+    assert b'href="/reports/' not in desk.content
