@@ -423,6 +423,7 @@ class Api:
         hours, rem = divmod(rem, 3600)
         minutes, seconds = divmod(rem, 60)
         lim = core.limits
+        lim.roll()
         return (
             f"UP {years} years, {days} days, {hours} hours, {minutes} minutes, {seconds} seconds, "
             f"{ms} milliseconds, 0 microseconds\n"

@@ -378,19 +378,24 @@ class Limits:
         self.last_sps = 0
         self.peak_sps = 0
 
-    def take(self, active: int) -> bool:
-        if active >= self.max_sessions:
-            return False
+    def roll(self) -> None:
+        """The timer thread's once-a-second refill; last and peak are known from then."""
         sec = int(self.clock.now())
         if sec != self._second:
-            self.last_sps = self._used
+            self.last_sps = self._used if sec == self._second + 1 else 0
+            self.peak_sps = max(self.peak_sps, self.last_sps)
             self._second = sec
             self._used = 0
-        if self._used >= self.sps:
-            return False
+
+    def take(self, active: int) -> bool:
+        """switch_core_session_request_uuid: `sps = --runtime.sps; if (sps <= 0)` Throttle
+        Error (so N per second lets N - 1 sessions through, and refused attempts count
+        too), then `count + 1 > session_limit` Over Session Limit."""
+        self.roll()
         self._used += 1
-        self.peak_sps = max(self.peak_sps, self._used)
-        return True
+        if self.sps - self._used <= 0:
+            return False
+        return active + 1 <= self.max_sessions
 
 
 class Core:
@@ -1212,6 +1217,7 @@ class Core:
     # -- introspection -----------------------------------------------------------------
 
     def heartbeat_headers(self) -> Headers:
+        self.limits.roll()
         up = int(self.clock.now() - self.started)
         return [
             ("Event-Info", "System Ready"),

@@ -23,7 +23,6 @@ LOG_LEVELS = {
     "alert": 1,
     "crit": 2,
     "err": 3,
-    "error": 3,
     "warning": 4,
     "notice": 5,
     "info": 6,
@@ -65,6 +64,7 @@ class Listener(asyncio.Protocol):
         self.paused = False
         self.holding = False  # while a blocking `api` runs, events wait (as in FreeSWITCH)
         self.lost = 0
+        self.logging = False  # after `log <level>`, until `nolog`
         self.closed = False
         self.commands: asyncio.Queue[Command | None] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
@@ -112,7 +112,9 @@ class Listener(asyncio.Protocol):
 
     def wants(self, ev: Event) -> bool:
         if self.myevents is not None:
-            if ev.get("Unique-ID") != self.myevents:
+            # that session's events, and the jobs it owns (mod_event_socket event_handler)
+            uid = ev.get("Unique-ID")
+            if uid != self.myevents and ev.get("Job-Owner-UUID") != self.myevents:
                 return False
         elif not self.all_events:
             if ev.name not in self.names:
@@ -124,24 +126,35 @@ class Listener(asyncio.Protocol):
         return True
 
     def _passes_filters(self, ev: Event) -> bool:
-        include = [(h, v) for h, v in self.filters if not h.startswith("-")]
-        exclude = [(h[1:], v) for h, v in self.filters if h.startswith("-")]
-        for h, v in exclude:
-            if self._match(ev, h, v):
-                return False
-        if not include:
-            return True
-        return any(self._match(ev, h, v) for h, v in include)
-
-    @staticmethod
-    def _match(ev: Event, header: str, value: str) -> bool:
-        got = ev.get(header)
-        if got is None:
-            return False
-        if value.startswith("/") and len(value) > 1:
-            pattern = value[1:-1] if value.endswith("/") else value[1:]
-            return re.search(pattern, got) is not None
-        return got == value
+        """mod_event_socket's filter loop: filters in the order added; a value starting
+        with `-` excludes (and wins), `+` or none includes; `/re/` is a regex, anything
+        else a case-insensitive match; a filter whose header the event lacks is skipped;
+        nothing included means not sent."""
+        send = False
+        for header, value in self.filters:
+            got = ev.get_ci(header)
+            if got is None:
+                continue
+            comp, pos = value, True
+            while comp and comp[0] in "+- ":
+                if comp[0] != " ":
+                    pos = comp[0] == "+"
+                comp = comp[1:]
+            if send and pos:
+                continue
+            if value.startswith("/"):
+                pattern = comp[1:-1] if len(comp) > 1 and comp.endswith("/") else comp[1:]
+                try:
+                    hit = re.search(pattern, got) is not None
+                except re.error:
+                    hit = False
+            else:
+                hit = got.lower() == comp.lower()
+            if hit:
+                if not pos:
+                    return False
+                send = True
+        return send
 
     def deliver(self, ev: Event) -> None:
         if self.closed or not self.authed or not self.wants(ev):
@@ -160,6 +173,7 @@ class Listener(asyncio.Protocol):
                     self.server.listeners.discard(self)
                 return
             self.pending.append(frame)
+            self.lost = 0  # FreeSWITCH counts consecutive losses only
             return
         self.write(frame)
 
@@ -282,7 +296,8 @@ class Listener(asyncio.Protocol):
         if self.myevents is not None:
             self.reply("-ERR aready enabled.")
             return
-        if not tokens:
+        if not tokens or (len(tokens) > 1 and tokens[0] not in self.server.core.channels):
+            # an unknown uuid is refused only when a format follows it (as in FreeSWITCH)
             self.reply("-ERR invalid uuid")
             return
         self.myevents = tokens[0]
@@ -313,7 +328,13 @@ class Listener(asyncio.Protocol):
         if len(tokens) < 2:
             self.reply("-ERR invalid syntax")
             return
-        header, value = tokens[0], tokens[1].strip()
+        header, value = tokens[0], tokens[1]
+        if header.lower() == "add":  # "filter add <header> <value>" is the same command
+            more = value.split(None, 1)
+            if len(more) < 2:
+                self.reply("-ERR invalid syntax")
+                return
+            header, value = more
         self.filters.append((header, value))
         self.reply(f"+OK filter added. [{header}]=[{value}]")
 
@@ -324,20 +345,39 @@ class Listener(asyncio.Protocol):
         self.reply("-ERR not controlling a session")
 
     async def cmd_log(self, rest: str, cmd: Command) -> None:
-        level = rest.split()[0].lower() if rest.split() else "debug"
-        num = LOG_LEVELS.get(level, int(level) if level.isdigit() else 7)
+        level = rest.split()[0] if rest.split() else ""
+        if not level:
+            num: int | None = 7  # SWITCH_LOG_DEBUG
+        elif level.lstrip("-").isdigit():
+            num = min(max(int(level), 0), 63)
+        else:
+            num = LOG_LEVELS.get(level.lower())
+        if num is None:
+            self.reply("-ERR invalid log level")
+            return
+        self.logging = True
         self.reply(f"+OK log level {level} [{num}]")
 
     async def cmd_nolog(self, rest: str, cmd: Command) -> None:
+        if not self.logging:
+            self.reply("-ERR not loging")  # sic
+            return
+        self.logging = False
         self.reply("+OK no longer logging")
 
     async def cmd_sendevent(self, rest: str, cmd: Command) -> None:
         name = (rest.split() or ["CUSTOM"])[0].upper()
-        headers = list(cmd.headers.items())
+        subclass = cmd.headers.get("Event-Subclass") if name == "CUSTOM" else None
+        event_uuid = new_uuid()
+        # The sender's headers, then Event-UUID (the id the reply gives back); the
+        # subclass is the event's own Event-Subclass header, not a second one.
+        headers = [
+            (k, v) for k, v in cmd.headers.items() if not (subclass and k == "Event-Subclass")
+        ]
+        headers.append(("Event-UUID", event_uuid))
         body = cmd.body.decode("utf-8") if cmd.body else None
-        subclass = cmd.headers.get("Event-Subclass")
         self.server.core.fire(name, headers, body, subclass=subclass)
-        self.reply(f"+OK {new_uuid()}")
+        self.reply(f"+OK {event_uuid}")
 
     async def cmd_sendmsg(self, rest: str, cmd: Command) -> None:
         uuid = rest.split()[0] if rest.split() else ""

@@ -135,14 +135,25 @@ def test_endpoints(client: RawEslClient) -> None:
     assert client.api("originate onlyone").startswith("-USAGE:")
 
 
-def test_sessions_per_second_and_max_sessions(client: RawEslClient) -> None:
-    assert client.api("fsctl sps 2") == "+OK sessions per second: 2\n"
-    results = [client.api("originate null/x &park()") for _ in range(4)]
-    assert results.count("-ERR DESTINATION_OUT_OF_ORDER\n") >= 1
-    assert client.api("fsctl sps 1000") == "+OK sessions per second: 1000\n"
-    assert client.api("fsctl max_sessions 1") == "+OK max sessions: 1\n"
-    assert client.api("originate null/y &park()") == "-ERR DESTINATION_OUT_OF_ORDER\n"
-    assert "session(s) per Sec out of max 1000" in client.api("status")
+def test_sessions_per_second_and_max_sessions() -> None:
+    # A slow clock: the whole test runs inside one simulated second.
+    with Simulator(time_scale=0.01, heartbeat_interval=3600) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        assert c.api("fsctl sps 3") == "+OK sessions per second: 3\n"
+        results = [c.api("originate null/x &park()") for _ in range(4)]
+        # FreeSWITCH decrements before it checks: sps N lets N - 1 sessions a second.
+        assert [r.split(" ")[0] for r in results] == ["+OK", "+OK", "-ERR", "-ERR"]
+        assert results[2] == "-ERR DESTINATION_OUT_OF_ORDER\n"
+        assert s.channel_count() == 2  # a refused originate makes no channel
+        assert c.api("fsctl sps 1000") == "+OK sessions per second: 1000\n"
+        assert c.api("fsctl max_sessions 3") == "+OK max sessions: 3\n"
+        assert c.api("originate null/y &park()").startswith("+OK ")
+        assert c.api("originate null/z &park()") == "-ERR DESTINATION_OUT_OF_ORDER\n"
+        status = c.api("status")
+        assert "3 session(s) - peak 3, last 5min 3" in status
+        assert "session(s) per Sec out of max 1000" in status
+        assert "3 session(s) max" in status
 
 
 def test_heartbeat_event() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -143,3 +144,108 @@ def test_listener_that_stops_reading_is_disconnected() -> None:
         sock.close()
     finally:
         s.stop()
+
+
+def test_filter_semantics_as_mod_event_socket(sim: Simulator, client: RawEslClient) -> None:
+    def fire(foo: str, bar: str | None = None) -> None:
+        headers = [("Event-Subclass", "test::f"), ("Foo", foo)] + ([("Bar", bar)] if bar else [])
+        client.command("sendevent CUSTOM", headers)
+
+    client.command("event plain CUSTOM test::f")
+    # Matching is case-insensitive; "add" is an alias.
+    assert client.command("filter add Foo yes").headers["Reply-Text"] == (
+        "+OK filter added. [Foo]=[yes]"
+    )
+    # A value starting with "-" excludes, and wins over any include.
+    client.command("filter Bar -drop")
+    # "/.../" is a regular expression.
+    client.command("filter Foo /^re-/")
+    for foo, bar in (("YES", None), ("no", None), ("yes", "drop"), ("re-1", None), ("x", "y")):
+        fire(foo, bar)
+    client.command("sendevent CUSTOM", [("Event-Subclass", "test::f"), ("Foo", "end")])
+    client.command("filter Foo end")
+    fire("end")
+    client.wait_event(lambda d: d.get("Foo") == "end")
+    assert [e["Foo"] for e in client.events()] == ["YES", "re-1", "end"]
+    r = client.command("filter delete Foo")
+    assert r.headers["Reply-Text"] == "+OK filter deleted. [Foo][]"
+    assert client.command("filter delete all").headers["Reply-Text"] == (
+        "+OK filter deleted. [all][]"
+    )
+    assert client.command("filter Foo").headers["Reply-Text"] == "-ERR invalid syntax"
+    fire("after-delete")  # no filter left: everything subscribed passes
+    assert client.wait_event(lambda d: d.get("Foo") == "after-delete")
+
+
+def test_nixevent_and_noevents_stop_delivery(client: RawEslClient) -> None:
+    client.command("event plain BACKGROUND_JOB CUSTOM test::a test::b")
+    assert client.command("nixevent CUSTOM test::a").headers["Reply-Text"] == "+OK events nixed"
+    for sub in ("test::a", "test::b"):
+        client.command("sendevent CUSTOM", [("Event-Subclass", sub)])
+    client.wait_event(lambda d: d.get("Event-Subclass") == "test::b")
+    assert [e["Event-Subclass"] for e in client.events()] == ["test::b"]
+    assert client.command("noevents").headers["Reply-Text"] == "+OK no longer listening for events"
+    client.command("bgapi status", [("Job-UUID", "after-noevents")])
+    client.drain(0.3)
+    assert not [e for e in client.events() if e.get("Job-UUID") == "after-noevents"]
+
+
+def test_myevents_delivers_only_that_channel(client: RawEslClient) -> None:
+    other = RawEslClient(client.sock.getpeername()[1])
+    other.connect()
+    assert other.api("originate {origination_uuid=me-1}null/a &park()") == "+OK me-1\n"
+    assert other.api("originate {origination_uuid=me-2}null/b &park()") == "+OK me-2\n"
+    assert client.command("myevents me-1").headers["Reply-Text"] == "+OK Events Enabled"
+    assert client.command("myevents me-1").headers["Reply-Text"] == "-ERR aready enabled."
+    other.api("uuid_kill me-2")
+    other.api("uuid_kill me-1")
+    client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_DESTROY", timeout=5)
+    assert {e.get("Unique-ID") for e in client.events()} == {"me-1"}
+    fresh = RawEslClient(client.sock.getpeername()[1])
+    fresh.connect()
+    r = fresh.command("myevents nosuch-uuid plain")
+    assert r.headers["Reply-Text"] == "-ERR invalid uuid"
+    other.close()
+    fresh.close()
+
+
+def test_sendmsg_execute_and_hangup(client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP_COMPLETE")
+    assert client.api("originate {origination_uuid=sm-1}null/a &park()") == "+OK sm-1\n"
+    r = client.command(
+        "sendmsg sm-1",
+        [
+            ("call-command", "execute"),
+            ("execute-app-name", "playback"),
+            ("execute-app-arg", "tone_stream://%(100,0,440)"),
+            ("event-uuid", "app-1"),
+        ],
+    )
+    assert r.headers["Reply-Text"] == "+OK"
+    done = client.wait_event(
+        lambda d: (
+            d.get("Event-Name") == "CHANNEL_EXECUTE_COMPLETE" and d.get("Application") == "playback"
+        )
+    )
+    assert (done["Application-Data"], done["Application-UUID"]) == (
+        "tone_stream://%(100,0,440)", "app-1",
+    )  # fmt: skip
+    r = client.command("sendmsg sm-1", [("call-command", "hangup"), ("hangup-cause", "USER_BUSY")])
+    assert r.headers["Reply-Text"] == "+OK"
+    end = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
+    assert (end["Unique-ID"], end["Hangup-Cause"]) == ("sm-1", "USER_BUSY")
+
+
+def test_linger_log_and_json_custom(client: RawEslClient) -> None:
+    assert client.command("nolinger").headers["Reply-Text"] == "-ERR not controlling a session"
+    assert client.command("linger 10").headers["Reply-Text"] == "-ERR not controlling a session"
+    assert client.command("nolog").headers["Reply-Text"] == "-ERR not loging"
+    assert client.command("log info").headers["Reply-Text"] == "+OK log level info [6]"
+    assert client.command("log bogus").headers["Reply-Text"] == "-ERR invalid log level"
+    assert client.command("nolog").headers["Reply-Text"] == "+OK no longer logging"
+    client.command("event json CUSTOM test::j")
+    r = client.command("sendevent CUSTOM", [("Event-Subclass", "test::j"), ("Foo", "a b")])
+    f = client.wait_frame(lambda f: f.content_type == "text/event-json")
+    assert r.headers["Reply-Text"] == "+OK " + json.loads(f.body)["Event-UUID"]
+    assert b'"Event-Subclass":"test::j"' in f.body
+    assert b'"Foo":"a b"' in f.body  # no URL-encoding in JSON

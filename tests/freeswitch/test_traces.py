@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from freeswitch.simulator.testing import running_simulator
+from freeswitch.simulator.protocol import Frame, parse_event_body
+from freeswitch.simulator.testing import RawEslClient, running_simulator
 
 from .trace_tools import KEY_VARS, TRACES, capture, recorded, replay
 
@@ -171,3 +172,23 @@ def test_trace_reproduced(name: str) -> None:
             continue  # FreeSWITCH adds variables there only in some paths (shutdown)
         missing = (names & KEY_VARS) - sim.variables.get(key, set())
         assert not missing, (key, missing)
+
+
+def test_heartbeat_headers_as_recorded() -> None:
+    # The recordings skip HEARTBEAT in the replays (its timing is FreeSWITCH's own);
+    # its header names and order must still be FreeSWITCH's.
+    def names(frames: list[Frame]) -> list[str]:
+        for f in frames:
+            if f.content_type == "text/event-plain":
+                hdrs, _ = parse_event_body(f)
+                if dict(hdrs).get("Event-Name") == "HEARTBEAT":
+                    return [k for k, _ in hdrs]
+        raise AssertionError("no HEARTBEAT")
+
+    real = names(recorded("03x_callcenter_loopback_agent_FAIL_plain"))
+    with running_simulator(time_scale=100, heartbeat_interval=20) as sim:
+        c = RawEslClient(sim.port)
+        c.connect()
+        c.command("event plain HEARTBEAT")
+        c.wait_event(lambda d: d.get("Event-Name") == "HEARTBEAT", timeout=5)
+        assert names(c.frames) == real
