@@ -227,6 +227,11 @@ def _sync_refusal(campaign: Campaign) -> str:
 def _leads_section(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
     filters, leads = _filtered_leads(campaign, request.GET)
     page = Paginator(leads.select_related(None), LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    from dialer.selector import explain_many
+
+    reasons = explain_many(page.object_list, now=timezone.now())
+    for lead in page.object_list:
+        lead.why = reasons.get(lead.pk, "")
     query = request.GET.copy()
     query.pop("page", None)
     return {

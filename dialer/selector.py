@@ -26,7 +26,7 @@ import logging
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -133,18 +133,34 @@ def on_dnc_numbers(campaign: Campaign, numbers: list[str]) -> set[str]:
     )
 
 
-def explain(lead: Lead, *, now: datetime, rules: DialRules | None = None) -> Verdict:
-    """Why the lead is or is not being dialed, for the admin and the lead lists."""
-    rules = rules or build_rules(lead.campaign)
-    on_dnc = bool(on_dnc_numbers(lead.campaign, [lead.number]))
-    verdict = eligibility.lead_verdict(rules, lead_facts(lead, on_dnc=on_dnc), now=now)
-    if verdict.dialable and not lead.campaign.is_running:
-        return Verdict(False, "campaign stopped", None)
-    if verdict.dialable:
+def explain(lead: Lead, *, now: datetime) -> str:
+    """Why the lead is or is not being dialed, in words (empty: it is dialable now)."""
+    return explain_many([lead], now=now)[lead.pk]
+
+
+def explain_many(leads: Iterable[Lead], *, now: datetime) -> dict[int, str]:
+    """`explain` for a page of leads: rules once per campaign, one Do-Not-Call query each."""
+    by_campaign: dict[int, list[Lead]] = defaultdict(list)
+    for lead in leads:
+        by_campaign[lead.campaign_id].append(lead)
+    reasons: dict[int, str] = {}
+    for group in by_campaign.values():
+        campaign = group[0].campaign
+        rules = build_rules(campaign)
+        dnc = on_dnc_numbers(campaign, [lead.number for lead in group])
         sched = schedule_answer(rules, now)
-        if not sched.open:
-            return Verdict(False, "outside the campaign schedule", sched.next_open)
-    return verdict
+        for lead in group:
+            verdict = eligibility.lead_verdict(
+                rules, lead_facts(lead, on_dnc=lead.number in dnc), now=now
+            )
+            reason = verdict.reason
+            if verdict.dialable:
+                if not campaign.is_running:
+                    reason = "campaign stopped"
+                elif not sched.open:
+                    reason = "outside the campaign schedule"
+            reasons[lead.pk] = reason
+    return reasons
 
 
 # --- Selection ----------------------------------------------------------------------------

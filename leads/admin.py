@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -70,6 +71,16 @@ class LeadEventInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class LeadChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        from dialer.selector import explain_many
+
+        reasons = explain_many(self.result_list, now=timezone.now())
+        for lead in self.result_list:
+            lead.why = reasons.get(lead.pk, "")
 
 
 @admin.register(Lead)
@@ -153,7 +164,11 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.display(description="Why not dialing", ordering="not_dialable_reason")
     def why_not_dialing(self, obj: Lead) -> str:
-        return obj.not_dialable_reason
+        # Filled for the whole page at once by LeadChangeList.get_results.
+        return str(getattr(obj, "why", obj.not_dialable_reason))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LeadChangeList
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Leads come in through the campaign's CSV upload or CRM sync (with their checks).

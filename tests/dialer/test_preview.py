@@ -20,7 +20,7 @@ from tests.factories import NOW, CampaignFactory, LeadFactory
 
 
 def reserved_lead(agent, campaign_type="preview", now=NOW):
-    campaign = CampaignFactory(type=campaign_type, queue=agent.queues.first())
+    campaign = CampaignFactory(type=campaign_type, queue=agent.queues.first(), run_status="running")
     lead = LeadFactory(campaign=campaign, number="+12025550142")
     return lifecycle.lead_reserve_for_agent(
         lead, now=now, agent_id=agent.pk, until=now + timedelta(seconds=30)
@@ -56,7 +56,7 @@ def test_expired_cards_go_back(agent):
 def test_api_accept_and_skip(agent):
     client = APIClient()
     client.force_authenticate(agent.user)
-    lead = reserved_lead(agent, "push_preview")
+    lead = reserved_lead(agent, "push_preview", now=datetime.now(UTC))
     with pytest.MonkeyPatch.context() as mp:
         sent: list[dict] = []
         mp.setattr(preview, "send_control", sent.append)
@@ -68,7 +68,7 @@ def test_api_accept_and_skip(agent):
     assert lead.state == LeadState.DIALING
     again = client.post(f"/api/dialer/preview/{lead.pk}/accept/")
     assert again.status_code == 409
-    other = reserved_lead(agent)
+    other = reserved_lead(agent, now=datetime.now(UTC))
     assert (
         client.post(f"/api/dialer/preview/{other.pk}/skip/", {"reason": "busy"}).status_code == 204
     )
@@ -124,3 +124,15 @@ def test_accepted_card_rings_the_agent_then_the_customer_and_connects(agent):
     assert call.result == CallResult.CONNECTED
     assert call.agent_answered_at is not None
     assert lead.state == LeadState.SUCCESS
+
+
+@pytest.mark.django_db
+def test_a_card_of_a_stopped_campaign_or_past_its_time_is_not_dialed(agent):
+    lead = reserved_lead(agent)
+    with pytest.raises(preview.PreviewError, match="time is up"):
+        preview.preview_accept(agent=agent, lead=lead, now=NOW + timedelta(seconds=30))
+    lead.campaign.run_status = "stopped"
+    lead.campaign.save()
+    with pytest.raises(preview.PreviewError, match="stopped"):
+        preview.preview_accept(agent=agent, lead=lead, now=NOW)
+    assert not Call.objects.filter(lead=lead).exists()

@@ -147,11 +147,11 @@ def test_a_do_not_call_number_is_never_dialed_and_ends_failed():
 def test_explain_says_why_a_lead_is_not_dialed():
     campaign = running_campaign()
     lead = LeadFactory(campaign=campaign, next_dial_at=NOW + timedelta(minutes=65))
-    assert selector.explain(lead, now=NOW).reason == "cool-off until Wed 18 Nov 11:05 lead time"
+    assert selector.explain(lead, now=NOW) == "cool-off until Wed 18 Nov 11:05 lead time"
     campaign.run_status = RunStatus.STOPPED
     campaign.save()
     fresh = LeadFactory(campaign=campaign)
-    assert selector.explain(fresh, now=NOW).reason == "campaign stopped"
+    assert selector.explain(fresh, now=NOW) == "campaign stopped"
 
 
 def _select_all(campaign_id: int, out: list[int], barrier: threading.Barrier) -> None:

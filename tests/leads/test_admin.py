@@ -3,9 +3,13 @@ delete lock, hostile lead text shown as text; read-only events and calls; Do-Not
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from campaigns.models import RunStatus
+from dialer.eligibility import local_time
 from leads import lifecycle
 from leads.models import DoNotCall, Lead, LeadEvent, LeadState
 from tests.factories import NOW, CallFactory, CampaignFactory, LeadFactory
@@ -36,19 +40,24 @@ def failed(lead: Lead) -> Lead:
 
 
 def test_list_columns_and_why_not_dialing(admin_client, campaign):  # type: ignore[no-untyped-def]
+    cool_off_ends = timezone.now() + timedelta(hours=2)
     LeadFactory(
         campaign=campaign,
         first_name="Ada",
         last_name="Lovelace",
         number="+12025550143",
-        not_dialable_reason="outside the lead's calling window",
+        state=LeadState.COOLOFF,
+        next_dial_at=cool_off_ends,
     )
+    LeadFactory(campaign=campaign, first_name="Grace", number="+12025550144")
     body = admin_client.get(CHANGELIST).content.decode()
     for header in ("Why not dialing", "Next dial at", "Attempts", "Last result", "Status"):
         assert header.lower() in body.lower(), header
     assert "Ada Lovelace" in body
     assert "+12025550143" in body
-    assert "outside the lead&#x27;s calling window" in body
+    # Each lead says why it is not being dialed, in words and in the lead's time.
+    assert f"cool-off until {local_time(cool_off_ends, 'America/New_York')} lead time" in body
+    assert "campaign stopped" in body
 
 
 def test_filter_by_status_group_and_search(admin_client, campaign):  # type: ignore[no-untyped-def]
