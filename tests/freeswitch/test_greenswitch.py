@@ -16,6 +16,7 @@ import pytest
 
 from freeswitch.simulator import Simulator
 
+from .conftest import SCENARIO as OUTCOMES
 from .test_traces import CALLCENTER
 from .test_traces import SCENARIO as TRACE_SCENARIO
 from .trace_tools import TRACES
@@ -174,3 +175,56 @@ def test_greenswitch_callcenter_member_bridged(esl_sim: Simulator) -> None:
     ]  # fmt: skip
     end = next(e for e in cc if e.get("CC-Action") == "member-queue-end")
     assert (end["CC-Cause"], end["CC-Agent"], end["Unique-ID"]) == ("Terminated", "gs1", "gs-m")
+
+
+@pytest.mark.parametrize(
+    ("number", "variables", "cause"),
+    [
+        ("+15551110000", "", "USER_BUSY"),
+        ("+15553330000", "", "UNALLOCATED_NUMBER"),
+        ("+15552220000", "originate_timeout=3,", "NO_ANSWER"),
+    ],
+)
+def test_greenswitch_failed_originates(number: str, variables: str, cause: str) -> None:
+    with Simulator(scenario=OUTCOMES, time_scale=25, heartbeat_interval=3600) as sim:
+        esl = connect(sim)
+        jobs: dict[str, Any] = {}
+        ends: list[dict[str, str]] = []
+        esl.register_handle(
+            "BACKGROUND_JOB", lambda ev: jobs.setdefault(ev.headers["Job-UUID"], ev)
+        )
+        esl.register_handle("CHANNEL_HANGUP_COMPLETE", lambda ev: ends.append(dict(ev.headers)))
+        send(esl, "event plain BACKGROUND_JOB CHANNEL_HANGUP_COMPLETE")
+        job = send(
+            esl,
+            f"bgapi originate {{{variables}ignore_early_media=true}}"
+            f"sofia/gateway/gw/{number} &park()",
+        ).headers["Job-UUID"]
+        wait_until(lambda: job in jobs and bool(ends))
+        # the body glued to the inner Content-Length, its final newline lost by greenswitch
+        body = f"-ERR {cause}\n"
+        assert jobs[job].headers["Content-Length"] == f"{len(body)}\n\n{body.rstrip()}"
+        assert (ends[0]["Hangup-Cause"], ends[0]["Caller-Destination-Number"]) == (cause, number)
+        esl.stop()
+
+
+def test_greenswitch_abandoned_member(esl_sim: Simulator) -> None:
+    esl = connect(esl_sim)
+    cc: list[dict[str, str]] = []
+    esl.register_handle("callcenter::info", lambda ev: cc.append(dict(ev.headers)))
+    send(esl, "event plain CUSTOM callcenter::info")
+    for name in ("agent1", "agent2"):
+        send(esl, f"api callcenter_config agent set status {name} 'On Break'")
+    send(
+        esl, "bgapi originate {origination_uuid=gs-ab}loopback/park_me &callcenter(support@default)"
+    )
+    wait_until(lambda: any(e.get("CC-Action") == "member-queue-start" for e in cc))
+    assert send(esl, "api uuid_kill gs-ab").data == "+OK\n"
+    wait_until(lambda: any(e.get("CC-Action") == "member-queue-end" for e in cc))
+    end = next(e for e in cc if e.get("CC-Action") == "member-queue-end")
+    assert (end["CC-Cause"], end["CC-Cancel-Reason"], end["Unique-ID"]) == (
+        "Cancel", "BREAK_OUT", "gs-ab",
+    )  # fmt: skip
+    members = send(esl, "api callcenter_config queue list members support@default").data
+    assert "|Abandoned|" in members
+    esl.stop()
