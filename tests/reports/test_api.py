@@ -97,7 +97,17 @@ def test_dashboard_figures(api, call_set) -> None:  # type: ignore[no-untyped-de
     assert (overall["attempts"], overall["answered"], overall["connected"]) == (9, 6, 4)
     assert overall["abandon_rate"] == pytest.approx(1 / 6)
     assert overall["calls_per_hour"] == pytest.approx(3.0)
-    assert [a["name"] for a in body["agents"]] == ["Alice Agent", "Bob Caller"]
+    assert (overall["connect_rate"], overall["voicemail"]) == (pytest.approx(4 / 9), 2)
+    assert overall["avg_ring_seconds"] == pytest.approx(73 / 8)
+    assert overall["avg_wait_seconds"] == pytest.approx(8.0)
+    assert overall["avg_talk_seconds"] == pytest.approx(795 / 4)
+    assert [(a["name"], a["calls"], a["talk_seconds"]) for a in body["agents"]] == [
+        ("Alice Agent", 2, 720),
+        ("Bob Caller", 2, 75),
+    ]
+    assert body["agents"][0]["occupancy"] == pytest.approx(720 / (3 * 3600))
+    renewals = next(c for c in body["campaigns"] if c["campaign_name"] == "Renewals")
+    assert (renewals["attempts"], renewals["abandoned"], renewals["dialing_hours"]) == (6, 1, 2)
     assert [h["start"] for h in body["hours"]] == [
         "2026-11-18T10:00:00-05:00",
         "2026-11-18T11:00:00-05:00",
