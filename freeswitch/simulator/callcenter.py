@@ -630,6 +630,10 @@ class CallCenter:
             m.offering.discard(ag.name)
             self._agent_done(q, ag, tier, "Ready")
             return
+        if ag.type.lower() != "callback":
+            m.offering.discard(ag.name)
+            self._standby_agent(q, m, ag, tier, called)
+            return
         mv = m.channel.variables
         contact = ag.contact
         from .channels import split_vars, take_block
@@ -700,6 +704,31 @@ class CallCenter:
             # switch_core_session_hupall_matching_var(cc_member_pre_answer_uuid, LOSE_RACE)
             for other_leg in list(m.offers.values()):
                 core.hangup(other_leg, "LOSE_RACE")
+        self._bridge(q, m, ag, tier, leg, called)
+
+    def _standby_agent(self, q: Queue, m: Member, ag: Agent, tier: Tier, called: int) -> None:
+        """uuid-standby: the agent's existing channel (its `uuid`) is bridged at once; gone,
+        the agent is Logged Out. Any other type fails as USER_NOT_REGISTERED."""
+        if ag.type.lower() != "uuid-standby":
+            self._agent_failed(q, m, ag, tier, "USER_NOT_REGISTERED", called)
+            return
+        leg = self.core.channels.get(ag.uuid)
+        if leg is None or not leg.alive:
+            self.set_status(ag, "Logged Out")
+            ag.uuid = ""
+            self._agent_failed(q, m, ag, tier, "NONE", called)
+            return
+        leg.variables.update(
+            {
+                "cc_side": "agent",
+                "cc_queue": q.name,
+                "cc_agent": ag.name,
+                "cc_agent_type": ag.type,
+                "cc_member_uuid": m.uuid,
+                "cc_member_session_uuid": m.channel.uuid,
+            }
+        )
+        self.core.unbridge(leg)
         self._bridge(q, m, ag, tier, leg, called)
 
     async def _loopback_agent(
@@ -878,7 +907,8 @@ class CallCenter:
         m.channel.variables["cc_queue_terminated_epoch"] = str(now)
         ag.last_bridge_end = now
         ag.talk_time += max(0, now - ag.last_bridge_start)
-        ag.uuid = ""
+        if ag.type.lower() != "uuid-standby":
+            ag.uuid = ""
         if m in self.members:
             self.members.remove(m)
         self.fire(

@@ -516,3 +516,41 @@ def test_callcenter_config_queue_commands_and_their_effect() -> None:
         assert c.api("uuid_kill q-1") == "+OK\n"
     finally:
         s.stop()
+
+
+def test_uuid_standby_agent_is_bridged_to_its_channel_or_logged_out() -> None:
+    cfg = {"queues": {"q@d": {"strategy": "top-down"}}, "agents": {}, "tiers": []}
+    with Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=50) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CHANNEL_BRIDGE CUSTOM callcenter::info")
+        assert c.api("originate {origination_uuid=sb-1}null/agent &park()") == "+OK sb-1\n"
+        for cmd in (
+            "agent add 3001 uuid-standby", "agent set uuid 3001 sb-1", "tier add q@d 3001",
+            "agent set status 3001 Available",
+        ):  # fmt: skip
+            assert c.api("callcenter_config " + cmd) == "+OK\n"
+        c.command(
+            "bgapi originate {origination_uuid=sb-m,ignore_early_media=true}"
+            "sofia/gateway/gw/+15556660000 &callcenter(q@d)"
+        )
+        start = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-start", timeout=10)
+        assert (start["CC-Agent"], start["CC-Agent-UUID"]) == ("3001", "sb-1")
+        bridge = c.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_BRIDGE")
+        assert (bridge["Bridge-A-Unique-ID"], bridge["Bridge-B-Unique-ID"]) == ("sb-m", "sb-1")
+        assert c.api("uuid_kill sb-m") == "+OK\n"
+        c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-end", timeout=10)
+        # A standby agent keeps its uuid; once that channel is gone it is logged out.
+        assert (s.agent("3001") or {})["uuid"] == "sb-1"
+        c.api("uuid_kill sb-1")
+        assert s.callcenter is not None
+        agents = s.callcenter.agents
+        assert s.wait_for(lambda: agents["3001"].state == "Waiting")
+        c.command(
+            "bgapi originate {origination_uuid=sb-m2,ignore_early_media=true}"
+            "sofia/gateway/gw/+15556660000 &callcenter(q@d)"
+        )
+        fail = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-fail", timeout=10)
+        assert fail["CC-Hangup-Cause"] == "NONE"
+        row = s.agent("3001") or {}
+        assert (row["status"], row["uuid"]) == ("Logged Out", "")
