@@ -185,3 +185,36 @@ def test_greenswitch_against_the_simulator(sim: Simulator) -> None:
     esl.stop()
     with pytest.raises(ValueError, match="Invalid password"):
         greenswitch.InboundESL(host="127.0.0.1", port=sim.port, password="bad").connect()
+
+
+def test_per_leg_variables_failover_and_applications(client: RawEslClient) -> None:
+    client.command(
+        "event plain CHANNEL_CREATE CHANNEL_EXECUTE CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE"
+    )
+    # [..] applies to its leg only, {..} to every leg; "|" tries the next leg on failure.
+    r = client.api(
+        "originate {origination_uuid=fo-1,ignore_early_media=true,shared=1}"
+        "[leg=busy]sofia/gateway/gw/+15551110000|[leg=ok]sofia/gateway/gw/+15556660000 &park()"
+    )
+    assert r == "+OK fo-1\n"
+    client.wait_event(lambda d: d.get("variable_leg") == "ok")
+    creates = [e for e in client.events() if e["Event-Name"] == "CHANNEL_CREATE"]
+    assert [(e["variable_leg"], e["variable_shared"]) for e in creates] == [
+        ("busy", "1"),
+        ("ok", "1"),
+    ]
+    busy = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
+    assert (busy["Hangup-Cause"], busy["variable_leg"]) == ("USER_BUSY", "busy")
+    # &playback(...) runs the application on the answered leg
+    assert client.api(
+        "originate {origination_uuid=pb-1}null/a &playback(tone_stream://%(100,0,440))"
+    ) == ("+OK pb-1\n")
+    ex = client.wait_event(
+        lambda d: d.get("Event-Name") == "CHANNEL_EXECUTE" and d["Unique-ID"] == "pb-1"
+    )
+    assert (ex["Application"], ex["Application-Data"]) == ("playback", "tone_stream://%(100,0,440)")
+    # &bridge(...) dials the B leg and bridges it
+    assert client.api("originate {origination_uuid=br-1}null/a &bridge(user/1001)") == "+OK br-1\n"
+    br = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_BRIDGE", timeout=10)
+    assert br["Bridge-A-Unique-ID"] == "br-1"
+    assert br["Other-Leg-Destination-Number"] == "1001"
