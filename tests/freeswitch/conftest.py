@@ -18,6 +18,7 @@ SCENARIO = {
         {"match": "^\\+1555444", "action": "machine", "ring": 0.5, "answer_after": 1, "talk": 5},
         {"match": "^\\+1555555", "action": "reject", "ring": 0.2},
         {"match": "^\\+1555666", "action": "answer", "ring": 0.5, "answer_after": 1, "talk": None},
+        {"match": "^\\+1555777", "action": "congestion", "ring": 0.2},
     ],
     "agents": {
         "default": {"action": "answer", "ring": 0.2, "answer_after": 1, "talk": 4},

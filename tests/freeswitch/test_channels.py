@@ -57,18 +57,21 @@ def test_answered_originate_event_order_and_headers(sim: Simulator, client: RawE
 
 
 @pytest.mark.parametrize(
-    ("number", "cause"),
+    ("number", "cause", "q850", "sip"),
     [
-        ("+15551110000", "USER_BUSY"),
-        ("+15553330000", "UNALLOCATED_NUMBER"),
-        ("+15555550000", "CALL_REJECTED"),
+        ("+15551110000", "USER_BUSY", "17", "486"),
+        ("+15553330000", "UNALLOCATED_NUMBER", "1", "404"),
+        ("+15555550000", "CALL_REJECTED", "21", "603"),
+        ("+15557770000", "NORMAL_TEMPORARY_FAILURE", "41", "503"),  # a carrier's 503
     ],
 )
-def test_failures(client: RawEslClient, number: str, cause: str) -> None:
+def test_failures(client: RawEslClient, number: str, cause: str, q850: str, sip: str) -> None:
     client.command("event plain CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
     assert originate(client, "f-" + cause, number) == f"-ERR {cause}\n"
     ev = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
     assert ev["Hangup-Cause"] == cause
+    assert (ev["variable_hangup_cause_q850"], ev["variable_sip_term_status"]) == (q850, sip)
+    assert ev["variable_billsec"] == "0"  # never answered
 
 
 def test_no_answer_times_out(client: RawEslClient) -> None:
