@@ -135,7 +135,8 @@ class Queue:
     skip_agents_with_external_calls: bool = True
     agent_no_answer_status: str = "On Break"
     rr_last: str = ""  # round-robin: agent offered last
-    no_agent_since: float = 0.0
+    last_agent_check: int = 0  # when dispatch last looked for agents
+    last_agent_exist: int = 0  # when it last found one (0: never)
     calls_answered: int = 0
     calls_abandoned: int = 0
     moh_set: bool = False  # FreeSWITCH prints an unset moh-sound as "(null)"
@@ -371,7 +372,8 @@ class CallCenter:
             if not hasattr(q, attr) or attr in (
                 "name",
                 "rr_last",
-                "no_agent_since",
+                "last_agent_check",
+                "last_agent_exist",
                 "calls_answered",
                 "calls_abandoned",
                 "moh_set",
@@ -557,25 +559,27 @@ class CallCenter:
             if q is None:
                 continue
             if m.state == "Abandoned":
-                if now - m.abandoned_epoch >= q.discard_abandoned_after:
+                if m.abandoned_epoch + q.discard_abandoned_after < now:
                     self.members.remove(m)
                 continue
             if m.state not in ("Waiting", "Trying"):
                 continue
-            if q.max_wait_time and now - m.joined >= q.max_wait_time and not m.offers:
+            connecting = bool(m.offers or m.offering)  # FreeSWITCH waits for that to end
+            if q.max_wait_time and now - m.joined >= q.max_wait_time and not connecting:
                 self._cancel_member(m, "TIMEOUT")
                 continue
             if m.state == "Trying" and q.strategy != "ring-progressively":
                 continue
             cands = self._order_agents(q, self._eligible(q, m, now))
+            # members_callback's bookkeeping: an agent "exists" when one of the queue's
+            # tiers has an agent Available, On Break or Available (On Demand).
+            q.last_agent_check = now
+            if self._any_agent_logged_in(q):
+                q.last_agent_exist = now
+            if m.state == "Waiting" and self._no_agent_timeout(q, m):
+                self._cancel_member(m, "NO_AGENT_TIMEOUT")
+                continue
             if not cands:
-                if m.state == "Waiting" and q.max_wait_time_with_no_agent:
-                    if not self._any_agent_logged_in(q):
-                        q.no_agent_since = q.no_agent_since or now
-                        if now - q.no_agent_since >= q.max_wait_time_with_no_agent:
-                            self._cancel_member(m, "NO_AGENT_TIMEOUT")
-                    else:
-                        q.no_agent_since = 0
                 continue
             if q.strategy == "ring-all":
                 for ag, t in cands:
@@ -588,11 +592,23 @@ class CallCenter:
                 self._offer(q, m, *cands[0])
 
     def _any_agent_logged_in(self, q: Queue) -> bool:
+        statuses = ("Available", "On Break", "Available (On Demand)")
         for t in self.tiers:
             ag = self.agents.get(t.agent)
-            if t.queue == q.name and ag and ag.status in ("Available", "Available (On Demand)"):
+            if t.queue == q.name and ag and ag.status in statuses:
                 return True
         return False
+
+    @staticmethod
+    def _no_agent_timeout(q: Queue, m: Member) -> bool:
+        """max-wait-time-with-no-agent, as the member thread tests it: no agent for that
+        long, and the member waited that long plus the -time-reached grace period."""
+        limit = q.max_wait_time_with_no_agent
+        check, exist = q.last_agent_check, q.last_agent_exist
+        if limit <= 0 or check <= exist or m.joined > check or check - exist < limit:
+            return False
+        grace = q.max_wait_time_with_no_agent_time_reached
+        return grace <= 0 or check - m.joined >= grace + limit
 
     # -- offering ----------------------------------------------------------------------
 

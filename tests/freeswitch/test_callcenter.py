@@ -30,6 +30,13 @@ def make(strategy: str, wrap: int = 0) -> Simulator:
     return s
 
 
+def call_into(c: RawEslClient, uuid: str, queue: str, number: str = "+15556660000") -> None:
+    c.command(
+        f"bgapi originate {{origination_uuid={uuid},ignore_early_media=true}}"
+        f"sofia/gateway/gw/{number} &callcenter({queue})"
+    )
+
+
 def call(c: RawEslClient, uuid: str, number: str = "+15556660000") -> None:
     c.command(
         f"bgapi originate {{origination_uuid={uuid},ignore_early_media=true}}"
@@ -554,3 +561,86 @@ def test_uuid_standby_agent_is_bridged_to_its_channel_or_logged_out() -> None:
         assert fail["CC-Hangup-Cause"] == "NONE"
         row = s.agent("3001") or {}
         assert (row["status"], row["uuid"]) == ("Logged Out", "")
+
+
+def queue_sim(params: dict[str, str], statuses: dict[str, str]) -> Simulator:
+    cfg = {
+        "queues": {"q@d": params},
+        "agents": {n: {"contact": f"user/{n}", "status": st} for n, st in statuses.items()},
+        "tiers": [{"queue": "q@d", "agent": n, "level": 1, "position": 1} for n in statuses],
+    }
+    return Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=20)
+
+
+def member_exit(params: dict[str, str], statuses: dict[str, str]) -> tuple[str, int]:
+    """A member alone in q@d: (CC-Cancel-Reason, seconds waited) of its member-queue-end."""
+    with queue_sim(params, statuses) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        c.command(
+            "bgapi originate {origination_uuid=mw-1,ignore_early_media=true}"
+            "sofia/gateway/gw/+15556660000 &callcenter(q@d)"
+        )
+        end = c.wait_event(lambda d: d.get("CC-Action") == "member-queue-end", timeout=10)
+        assert end["CC-Cause"] == "Cancel"
+        waited = int(end["CC-Member-Leaving-Time"]) - int(end["CC-Member-Joined-Time"])
+        return end["CC-Cancel-Reason"], waited
+
+
+def test_max_wait_time_cancels_with_timeout() -> None:
+    reason, waited = member_exit({"max-wait-time": "4"}, {"a1": "On Break"})
+    assert reason == "TIMEOUT"
+    assert 4 <= waited <= 6
+
+
+def test_max_wait_time_with_no_agent_counts_the_grace_period() -> None:
+    # Nobody logged in: cancelled after max-wait-time-with-no-agent (2 s) plus
+    # max-wait-time-with-no-agent-time-reached (default 5 s) since the member joined.
+    reason, waited = member_exit({"max-wait-time-with-no-agent": "2"}, {"a1": "Logged Out"})
+    assert reason == "NO_AGENT_TIMEOUT"
+    assert 7 <= waited <= 9
+
+
+def test_an_agent_on_break_counts_as_an_agent_for_the_no_agent_timeout() -> None:
+    params = {"max-wait-time-with-no-agent": "1", "max-wait-time": "12"}
+    reason, waited = member_exit(params, {"a1": "On Break"})
+    assert reason == "TIMEOUT"  # never NO_AGENT_TIMEOUT
+    assert waited >= 12
+
+
+def test_available_on_demand_agent_goes_idle_after_a_call() -> None:
+    with queue_sim({"strategy": "top-down"}, {"1001": "Available (On Demand)"}) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        call_into(c, "od-1", "q@d")
+        assert bridged_agent(c, "od-1") == "1001"
+        c.wait_event(lambda d: d.get("CC-Agent-State") == "Idle", timeout=10)
+        # Idle: the next caller waits until the agent is set Waiting again.
+        call_into(c, "od-2", "q@d")
+        c.wait_event(is_event("member-queue-start", "CC-Member-Session-UUID", "od-2"))
+        c.drain(0.3)
+        assert "od-2" not in [e.get("CC-Member-Session-UUID") for e in c.events()
+                              if e.get("CC-Action") == "agent-offering"]  # fmt: skip
+        assert c.api("callcenter_config agent set state 1001 Waiting") == "+OK\n"
+        assert bridged_agent(c, "od-2") == "1001"
+
+
+def test_tier_levels_offer_level_one_first() -> None:
+    cfg = {
+        "queues": {"q@d": {"strategy": "top-down"}},
+        "agents": {n: {"contact": f"user/{n}", "status": "Available"} for n in ("1001", "1002")},
+        "tiers": [
+            {"queue": "q@d", "agent": "1002", "level": 1, "position": 1},
+            {"queue": "q@d", "agent": "1001", "level": 2, "position": 1},
+        ],
+    }
+    with Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=50) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        call_into(c, "tl-1", "q@d")
+        assert bridged_agent(c, "tl-1") == "1002"
+        call_into(c, "tl-2", "q@d")  # 1002 is busy: level 2 takes it
+        assert bridged_agent(c, "tl-2") == "1001"
