@@ -23,6 +23,16 @@ class RunStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+class AbandonWindow(models.TextChoices):
+    DAYS_30 = "30d", "30 days (US: FTC TSR, FCC)"
+    HOURS_24 = "24h", "24 hours (UK: Ofcom)"
+
+
+class DropRule(models.TextChoices):
+    RETRY = "retry", "Retry after the drop retry delay"
+    NO_REPEAT_72H = "no_repeat_72h", "No repeat call within 72 hours (UK)"
+
+
 class LeadSource(models.TextChoices):
     CSV = "csv", "CSV upload"
     CRM = "crm", "CRM API"
@@ -91,6 +101,44 @@ class Campaign(models.Model):
         default=30,
         validators=[MinValueValidator(1)],
         help_text="Then the customer waits in the queue with hold music.",
+    )
+
+    # Predictive: compliance ledger and drops
+    abandon_cap = models.DecimalField(
+        "abandon rate cap (%)",
+        max_digits=4,
+        decimal_places=2,
+        default=3,
+        validators=[MinValueValidator(0.1), MaxValueValidator(10)],
+        help_text="Abandoned ÷ live answers over the window; pacing keeps under it.",
+    )
+    abandon_window = models.CharField(
+        "abandon rate window", max_length=4, choices=AbandonWindow.choices, default="30d"
+    )
+    drop_seconds = models.PositiveSmallIntegerField(
+        "drop time (s)",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="A live answer without an agent after this is dropped (safe-harbor message).",
+    )
+    safe_harbor_media = models.CharField(
+        "safe-harbor message",
+        max_length=255,
+        blank=True,
+        help_text="Sound file naming the caller and how to opt out, for dropped calls.",
+    )
+    drop_rule = models.CharField(
+        "after a drop", max_length=20, choices=DropRule.choices, default="retry"
+    )
+    drop_retry_minutes = models.PositiveIntegerField(
+        "drop retry delay (min)", default=60, help_text="Before a dropped lead is dialed again."
+    )
+    max_lines_per_agent = models.DecimalField(
+        "max lines per agent",
+        max_digits=3,
+        decimal_places=1,
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
 
     # Preview / Push Preview
