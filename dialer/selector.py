@@ -35,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from agents.models import Agent, AgentStatus, DeskCallState
 from campaigns.models import Campaign, CampaignType, RunStatus
@@ -191,7 +191,7 @@ def _take_eligible(
         )
         if not candidates:
             break
-        dnc = on_dnc_numbers(campaign, [lead.number for lead in candidates])
+        dnc = {lead.number for lead in candidates if getattr(lead, "on_dnc", False)}
         held: dict[tuple[datetime, str], list[int]] = defaultdict(list)
         blocked: list[Lead] = []
         for lead in candidates:
@@ -225,7 +225,11 @@ def _take_eligible(
 def _candidates(
     campaign: Campaign, *, now: datetime, want: int, cycle_pass: int | None, agent: Agent | None
 ) -> list[Lead]:
-    due = _dialable(campaign, now)
+    # The Do-Not-Call check rides on the same query (an index probe per candidate).
+    blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
+        Q(campaign=None) | Q(campaign=campaign)
+    )
+    due = _dialable(campaign, now).annotate(on_dnc=Exists(blocked))
     locked: list[Lead] = []
     # Personal callbacks only ever go to their agent.
     if agent is not None:
@@ -428,19 +432,30 @@ class TickResult:
     reason: str
 
 
-def _unconnected_calls(campaign: Campaign) -> int:
-    """The queue's dial requests and calls not yet with an agent (ringing or waiting)."""
-    return Call.objects.filter(
-        campaign__queue_id=campaign.queue_id, result=CallResult.PENDING, agent_answered_at=None
-    ).count()
+@dataclass
+class TickFacts:
+    """What one tick reads once for every campaign (two queries, not two per campaign)."""
 
+    snapshots: list[dict[str, Any]]
+    unconnected: dict[int, int]  # queue id → dial requests and calls not yet with an agent
+    personal_callbacks: set[int]  # campaigns with a personal callback due
 
-def _personal_callbacks_due(campaign: Campaign, now: datetime) -> bool:
-    return (
-        _dialable(campaign, now)
-        .filter(state=LeadState.CALLBACK, callback_agent__isnull=False)
-        .exists()
-    )
+    @classmethod
+    def read(cls, *, now: datetime, snapshots: list[dict[str, Any]] | None = None) -> TickFacts:
+        unconnected = dict(
+            Call.objects.filter(result=CallResult.PENDING, agent_answered_at=None)
+            .values_list("campaign__queue_id")
+            .annotate(n=Count("id"))
+            .values_list("campaign__queue_id", "n")
+        )
+        personal = set(
+            Lead.objects.filter(
+                state=LeadState.CALLBACK, callback_agent__isnull=False, next_dial_at__lte=now
+            ).values_list("campaign_id", flat=True)
+        )
+        if snapshots is None:
+            snapshots = livestate.node_snapshots()
+        return cls(snapshots, unconnected, personal)
 
 
 def _free_agents(campaign: Campaign, snapshots: list[dict[str, Any]]) -> list[Agent]:
@@ -494,9 +509,16 @@ def offer_cards(
 
 
 def tick_campaign(
-    campaign: Campaign, *, now: datetime, snapshots: list[dict[str, Any]]
+    campaign: Campaign,
+    *,
+    now: datetime,
+    snapshots: list[dict[str, Any]] | None = None,
+    facts: TickFacts | None = None,
 ) -> TickResult:
     """One tick of one running campaign: how many to dial now, and dial them."""
+    if facts is None:
+        facts = TickFacts.read(now=now, snapshots=snapshots)
+    snapshots = facts.snapshots
     rules = build_rules(campaign)
     sched = schedule_answer(rules, now)
     if not sched.open:
@@ -524,7 +546,7 @@ def tick_campaign(
         )
     push = campaign.type == CampaignType.PUSH_PREVIEW
     cards = 0
-    if live.agents_available > 0 and (push or _personal_callbacks_due(campaign, now)):
+    if live.agents_available > 0 and (push or campaign.pk in facts.personal_callbacks):
         cards = offer_cards(
             campaign,
             now=now,
@@ -542,7 +564,7 @@ def tick_campaign(
     elif live.agents_available <= 0:
         want, reason = 0, "Progressive: no agent available"
     else:
-        unconnected = _unconnected_calls(campaign)
+        unconnected = facts.unconnected.get(campaign.queue_id, 0)
         want = live.agents_available - cards - unconnected
         reason = (
             f"Progressive: {live.agents_available} free agent(s), {unconnected} call(s) "
@@ -550,6 +572,10 @@ def tick_campaign(
         )
     want = max(0, min(want, BATCH_LIMIT))
     calls = select_for_dialing(campaign, now=now, limit=want, rules=rules, cycle_pass=cycle_pass)
+    # Another campaign on the same queue, later in this tick, must not count these agents free.
+    facts.unconnected[campaign.queue_id] = (
+        facts.unconnected.get(campaign.queue_id, 0) + len(calls) + cards
+    )
     if cycle_pass is not None and len(calls) < want:
         _close_pass_if_done(campaign)
     if want and not calls:
@@ -581,7 +607,7 @@ STATUS_KEY = "selector:status:{}"
 
 def run_tick(*, now: datetime) -> list[TickResult]:
     """Tick every running campaign (the Celery beat task's body)."""
-    snapshots = livestate.node_snapshots()
+    facts = TickFacts.read(now=now)
     results: list[TickResult] = []
     client = redis_client()
     running = (
@@ -594,7 +620,7 @@ def run_tick(*, now: datetime) -> list[TickResult]:
             if not got:
                 continue
             try:
-                result = tick_campaign(campaign, now=now, snapshots=snapshots)
+                result = tick_campaign(campaign, now=now, facts=facts)
             except Exception:
                 log.exception("selector tick failed", extra={"campaign_id": campaign.pk})
                 continue

@@ -236,6 +236,16 @@ def test_progressive_dials_free_agents_minus_calls_in_flight():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_two_campaigns_on_one_queue_share_its_free_agents_within_a_tick():
+    first = running_campaign()
+    second = running_campaign(queue=first.queue)
+    LeadFactory.create_batch(5, campaign=first)
+    LeadFactory.create_batch(5, campaign=second)
+    live(available=3)
+    assert sum(r.placed for r in selector.run_tick(now=NOW)) == 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_inbound_customers_waiting_pause_the_campaign():
     campaign = running_campaign()
     LeadFactory.create_batch(5, campaign=campaign)
