@@ -119,7 +119,7 @@ class Campaign(models.Model):
         "drop time (s)",
         default=2,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text="A live answer without an agent after this is dropped (safe-harbor message).",
+        help_text="Live answer without an agent after this: dropped, safe-harbor message.",
     )
     safe_harbor_media = models.CharField(
         "safe-harbor message",

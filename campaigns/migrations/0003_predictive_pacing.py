@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
             name="drop_seconds",
             field=models.PositiveSmallIntegerField(
                 default=2,
-                help_text="A live answer without an agent after this is dropped (safe-harbor message).",
+                help_text="Live answer without an agent after this: dropped, safe-harbor message.",
                 validators=[
                     django.core.validators.MinValueValidator(1),
                     django.core.validators.MaxValueValidator(10),
