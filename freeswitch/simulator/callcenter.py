@@ -245,6 +245,7 @@ class Member:
     offering: set[str] = field(default_factory=set)
     next_progressive: float = 0.0
     agent_leg: Channel | None = None
+    last_tier: tuple[int, int] = (0, 0)  # top-down: (level, position) offered last
     # agent threads waiting on this member that react at once when it hangs up
     on_leave: dict[str, Callable[[], None]] = field(default_factory=dict)
     agent_called: int = 0
@@ -499,58 +500,87 @@ class CallCenter:
 
         asyncio.get_running_loop().call_soon(run)
 
-    def _eligible(self, q: Queue, m: Member, now: int) -> list[tuple[Agent, Tier]]:
-        out = []
+    def _candidates(self, q: Queue, m: Member, now: int) -> list[tuple[Agent, Tier]]:
+        """Agents to offer `m` to, in order, as members_callback/agents_callback pick
+        them: the queue's agents Available, On Break or Available (On Demand) in the
+        strategy's order, tier rules applied level by level, then only the contactable."""
+        statuses = ("Available", "On Break", "Available (On Demand)")
+        rows = []
         for t in self.tiers:
-            if t.queue != q.name:
-                continue
             ag = self.agents.get(t.agent)
-            if ag is None or ag.name in m.offering or ag.name in m.offers:
-                continue
-            if ag.status not in ("Available", "Available (On Demand)") or ag.state != "Waiting":
-                continue
-            if t.state not in ("Ready", "No Answer"):
-                continue
-            if ag.last_bridge_end and now < ag.last_bridge_end + ag.wrap_up_time:
-                continue
-            if ag.ready_time > now:
-                continue
-            if q.skip_agents_with_external_calls and ag.external_calls_count > 0:
-                continue
-            if q.tier_rules_apply and t.level > 1:
-                wait = q.tier_rule_wait_second * (
-                    t.level if q.tier_rule_wait_multiply_level else (t.level - 1)
-                )
-                if now - m.joined < wait:
-                    continue
-            out.append((ag, t))
+            if t.queue == q.name and ag is not None and ag.status in statuses:
+                rows.append((ag, t))
+        ordered = self._order_agents(q, m, rows)
+        if q.strategy == "top-down" and not ordered:
+            m.last_tier = (0, 0)  # "no agent found in top-down mode, restart"
+        out: list[tuple[Agent, Tier]] = []
+        level = available = 0
+        waited = now - m.joined
+        for ag, t in ordered:
+            if q.tier_rules_apply and t.level > level:
+                if q.tier_rule_no_agent_no_wait and available == 0:
+                    level = t.level
+                elif (
+                    q.tier_rule_wait_multiply_level
+                    and (waited >= t.level * q.tier_rule_wait_second)
+                ) or (not q.tier_rule_wait_multiply_level and waited >= q.tier_rule_wait_second):
+                    level, available = t.level, 0
+                else:
+                    break  # not yet allowed to go on to this level
+            available += 1
+            if self._contactable(q, m, ag, t, now) and (ag, t) not in out:
+                out.append((ag, t))
         return out
 
-    def _order_agents(self, q: Queue, cands: list[tuple[Agent, Tier]]) -> list[tuple[Agent, Tier]]:
+    @staticmethod
+    def _contactable(q: Queue, m: Member, ag: Agent, t: Tier, now: int) -> bool:
+        if ag.name in m.offering or ag.name in m.offers:
+            return False
+        if ag.status not in ("Available", "Available (On Demand)") or ag.state != "Waiting":
+            return False
+        if t.state not in ("Ready", "No Answer"):
+            return False
+        if not ag.last_bridge_end < now - ag.wrap_up_time:  # wrap-up not over yet
+            return False
+        if ag.ready_time > now:
+            return False
+        return not (q.skip_agents_with_external_calls and ag.external_calls_count > 0)
+
+    def _order_agents(
+        self, q: Queue, m: Member, rows: list[tuple[Agent, Tier]]
+    ) -> list[tuple[Agent, Tier]]:
         s = q.strategy
         if s == "longest-idle-agent":
-            return sorted(cands, key=lambda c: (c[1].level, c[0].last_bridge_end, c[1].position))
+            return sorted(rows, key=lambda c: (c[1].level, c[0].last_bridge_end, c[1].position))
         if s == "agent-with-least-talk-time":
-            return sorted(cands, key=lambda c: (c[1].level, c[0].talk_time, c[1].position))
+            return sorted(rows, key=lambda c: (c[1].level, c[0].talk_time, c[1].position))
         if s == "agent-with-fewest-calls":
-            return sorted(cands, key=lambda c: (c[1].level, c[0].calls_answered, c[1].position))
+            return sorted(rows, key=lambda c: (c[1].level, c[0].calls_answered, c[1].position))
         if s == "random":
-            shuffled = list(cands)
+            shuffled = list(rows)
             self.rng.shuffle(shuffled)
             return sorted(shuffled, key=lambda c: c[1].level)
-        if s == "round-robin":
-            ordered = sorted(cands, key=lambda c: (c[1].level, c[1].position))
-            last = next((t for t in self.tiers if t.queue == q.name and t.agent == q.rr_last), None)
-            if last is None:
-                return ordered
-            after = [
-                c for c in ordered if (c[1].level, c[1].position) > (last.level, last.position)
+        by_order = sorted(rows, key=lambda c: (c[1].level, c[1].position, c[0].last_offered_call))
+        if s == "top-down":
+            # This member's next agents after the last one it was offered to (same level,
+            # later position), then the higher levels.
+            lvl, pos = m.last_tier
+            return [c for c in by_order if c[1].level == lvl and c[1].position > pos] + [
+                c for c in by_order if c[1].level > lvl
             ]
-            before = [c for c in ordered if c not in after]
-            return after + before
-        if s == "sequentially-by-agent-order":
-            return sorted(cands, key=lambda c: (c[1].level, c[1].position, c[0].last_offered_call))
-        return sorted(cands, key=lambda c: (c[1].level, c[1].position))  # top-down, ring-*
+        if s == "round-robin":
+            # After the agent of this queue offered a call last (same level, later
+            # position), then everybody from the start.
+            last = next((t for t in self.tiers if t.queue == q.name and t.agent == q.rr_last), None)
+            first = []
+            if last is not None:
+                first = [
+                    c
+                    for c in by_order
+                    if c[1].level == last.level and c[1].position > last.position
+                ]
+            return first + [c for c in by_order if c not in first]
+        return by_order  # sequentially-by-agent-order, ring-all, ring-progressively
 
     def dispatch(self) -> None:
         now = self.now()
@@ -570,7 +600,7 @@ class CallCenter:
                 continue
             if m.state == "Trying" and q.strategy != "ring-progressively":
                 continue
-            cands = self._order_agents(q, self._eligible(q, m, now))
+            cands = self._candidates(q, m, now)
             # members_callback's bookkeeping: an agent "exists" when one of the queue's
             # tiers has an agent Available, On Break or Available (On Demand).
             q.last_agent_check = now
@@ -618,6 +648,10 @@ class CallCenter:
         m.serving_agent = "ring-all" if q.strategy == "ring-all" else ag.name
         m.offering.add(ag.name)
         q.rr_last = ag.name
+        if q.strategy == "top-down":
+            m.last_tier = (tier.level, tier.position)  # cc_last_agent_tier_level/position
+            m.channel.variables["cc_last_agent_tier_position"] = str(tier.position)
+            m.channel.variables["cc_last_agent_tier_level"] = str(tier.level)
         ag.last_offered_call = now
         tier.state = "Offering"
         self.set_state(ag, "Receiving")

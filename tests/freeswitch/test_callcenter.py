@@ -644,3 +644,50 @@ def test_tier_levels_offer_level_one_first() -> None:
         assert bridged_agent(c, "tl-1") == "1002"
         call_into(c, "tl-2", "q@d")  # 1002 is busy: level 2 takes it
         assert bridged_agent(c, "tl-2") == "1001"
+
+
+def test_top_down_goes_on_to_the_next_agent_after_a_no_answer() -> None:
+    cfg = {
+        "queues": {"q@d": {"strategy": "top-down"}},
+        "agents": {
+            "1009": {"contact": "[leg_timeout=2]user/1009", "status": "Available"},  # never answers
+            "1002": {"contact": "user/1002", "status": "Available"},
+        },
+        "tiers": [
+            {"queue": "q@d", "agent": "1009", "level": 1, "position": 1},
+            {"queue": "q@d", "agent": "1002", "level": 1, "position": 2},
+        ],
+    }
+    with Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=50) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        call_into(c, "td-1", "q@d")
+        assert bridged_agent(c, "td-1") == "1002"
+        offers = [e["CC-Agent"] for e in c.events() if e.get("CC-Action") == "agent-offering"]
+        # 1009 has no delay after its no-answer, yet top-down does not ring it again first.
+        assert offers == ["1009", "1002"]
+        fail = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-fail")
+        assert (fail["CC-Agent"], fail["CC-Hangup-Cause"]) == ("1009", "NO_ANSWER")
+
+
+def test_tier_rules_hold_a_higher_level_back_for_the_wait() -> None:
+    cfg = {
+        "queues": {"q@d": {"strategy": "top-down", "tier-rules-apply": "true",
+                           "tier-rule-wait-second": "4"}},
+        "agents": {"1001": {"contact": "user/1001", "status": "On Break"},
+                   "1002": {"contact": "user/1002", "status": "Available"}},
+        "tiers": [{"queue": "q@d", "agent": "1001", "level": 1, "position": 1},
+                  {"queue": "q@d", "agent": "1002", "level": 2, "position": 1}],
+    }  # fmt: skip
+    with Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=20) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        call_into(c, "tr-1", "q@d")
+        # Level 1 has an agent (on break): level 2 is tried only once the member has
+        # waited tier-rule-wait-second.
+        offer = c.wait_event(lambda d: d.get("CC-Action") == "agent-offering", timeout=10)
+        start = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-start", timeout=10)
+        assert offer["CC-Agent"] == "1002"
+        assert int(start["CC-Agent-Called-Time"]) - int(start["CC-Member-Joined-Time"]) >= 4
