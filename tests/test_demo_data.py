@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -12,6 +13,8 @@ from django.core.management import call_command
 from agents.models import Agent, Disposition, Queue
 from agents.roles import is_admin, is_agent, is_report_viewer
 from campaigns.models import Campaign
+from dialer import eligibility
+from dialer.selector import build_rules, lead_facts
 from leads.models import Lead
 from leads.phone import parse_number
 
@@ -59,9 +62,8 @@ def test_demo_data_is_complete_and_idempotent() -> None:
     assert not is_report_viewer(agent)
 
     progressive = Campaign.objects.get(type="progressive")
-    row = progressive.schedule_rows.get()
-    assert row.weekdays == [0, 1, 2, 3, 4, 5, 6]
-    assert f"{row.start_time:%H:%M}-{row.end_time:%H:%M}" == "08:00-21:00"
+    assert not progressive.schedule_rows.exists()  # always open; the legal hours still apply
+    assert not progressive.is_running  # only `--start` starts it
     assert progressive.caller_ids.filter(enabled=True).count() >= 1
     assert Campaign.objects.filter(type="preview").exists()
 
@@ -73,5 +75,32 @@ def test_demo_leads_are_valid_numbers_in_several_timezones() -> None:
         assert parse_number(lead.number, settings.ACCOUNT_DEFAULT_REGION).e164 == lead.number
     assert len({lead.number[:5] for lead in leads}) >= 8  # area codes
     assert len({lead.timezone for lead in leads}) >= 4
+    assert {lead.number[:3] for lead in leads} >= {"+1" + d for d in "234678"} | {"+44", "+61"}
     assert len({lead.priority for lead in leads}) > 1
     assert sum(1 for lead in leads if lead.note) > 50
+
+
+def test_demo_start_runs_the_progressive_campaign() -> None:
+    call_command("load_demo_data", "--start", "--password", "pw-123456", stdout=io.StringIO())
+    assert Campaign.objects.get(type="progressive").is_running
+    assert not Campaign.objects.get(type="preview").is_running
+    # A second run finds it running with all its leads and changes nothing.
+    call_command("load_demo_data", "--start", "--password", "pw-123456", stdout=io.StringIO())
+    assert Lead.objects.count() == 1000
+
+
+@pytest.mark.parametrize("days_ahead", [1, 120, 200])  # winter and summer time both ways
+def test_some_progressive_leads_are_in_legal_hours_at_every_hour(days_ahead: int) -> None:
+    """The legal guard (08:00-21:00 lead time) is never bypassed, yet the demo dials at any
+    hour: the Progressive campaign has leads from Hawaii to Sydney."""
+    load()
+    progressive = Campaign.objects.get(type="progressive")
+    rules = build_rules(progressive)
+    assert rules.legal == (settings.LEGAL_CALLING_START, settings.LEGAL_CALLING_END)
+    facts = [lead_facts(lead) for lead in progressive.leads.all()]
+    day = max(f.next_dial_at for f in facts).replace(minute=30, second=0, microsecond=0)
+    day += timedelta(days=days_ahead)
+    for hour in range(24):
+        now = day + timedelta(hours=hour)
+        dialable = sum(eligibility.lead_verdict(rules, f, now=now).dialable for f in facts)
+        assert dialable >= 20, f"only {dialable} demo leads dialable at {now:%H:%M} UTC"

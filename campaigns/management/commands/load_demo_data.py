@@ -1,9 +1,14 @@
 """Load the demo data set: a queue, 3 agents, an admin, a report viewer, 2 campaigns and 1,000
 leads. Idempotent: running it again finds what is there and adds only what is missing.
+`--start` also starts the Progressive campaign (campaigns.services.campaign_start; needs Redis).
 
 The leads go in through the real CSV import (leads.importing), so they obey the same rules as
-an upload. Their numbers are the 555-01XX numbers reserved for fiction, in twelve US area codes
-across six timezones: valid for phonenumbers, never a real person's phone.
+an upload. Their numbers are reserved for fiction, valid for phonenumbers and never a real
+person's phone: the US 555-01XX numbers in twelve area codes across six timezones, plus the UK
+drama numbers (London 020 7946 0xxx, Manchester 0161 496 0xxx) and Australian fictional
+numbers (02 and 03 5550 xxxx). The legal calling hours (08:00-21:00 lead local time) are never
+bypassed; with leads from Hawaii to Sydney some are inside them at every hour of the day.
+The Progressive campaign has no schedule row: it may dial whenever the legal hours allow.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ PROGRESSIVE = "Spring Renewals (Progressive)"
 PREVIEW = "Win-back Calls (Preview)"
 # Area codes from Eastern to Hawaii time.
 AREA_CODES = ["212", "305", "404", "617", "312", "214", "713", "303", "602", "415", "206", "808"]
+# Fictional numbers of other countries (Ofcom drama ranges; ACMA 5550 xxxx), 100 of each, so
+# that some leads are in their legal calling hours while the US sleeps.
+# (prefix, digits that follow): +44 20 7946 0xxx, +44 161 496 0xxx, +61 2 5550 xxxx, +61 3 ….
+FOREIGN_PREFIXES = [("+442079460", 3), ("+441614960", 3), ("+6125550", 4), ("+6135550", 4)]
 LEADS_PER_CAMPAIGN = {PROGRESSIVE: 600, PREVIEW: 400}
 FIRST = [
     "James",
@@ -111,6 +120,7 @@ NOTES = [
 def demo_numbers() -> list[str]:
     """Every fictional number, in a fixed shuffled order (so re-runs pick the same ones)."""
     numbers = [f"+1{area}55501{n:02d}" for area in AREA_CODES for n in range(100)]
+    numbers += [f"{prefix}{n:0{width}d}" for prefix, width in FOREIGN_PREFIXES for n in range(100)]
     random.Random(20261118).shuffle(numbers)
     return numbers
 
@@ -143,6 +153,11 @@ class Command(BaseCommand):
             "--password",
             help="Password for every demo user (default: a new random one, printed).",
         )
+        parser.add_argument(
+            "--start",
+            action="store_true",
+            help="Also start the Progressive campaign (needs Redis, as every start does).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["password"] or secrets.token_urlsafe(9)
@@ -152,7 +167,14 @@ class Command(BaseCommand):
             queue = self._queue()
             users = self._users(queue, password)
             campaigns = self._campaigns(queue)
-        self._leads(campaigns, now, actor=users["admin"].get_username())
+        actor = users["admin"].get_username()
+        self._leads(campaigns, now, actor=actor)
+        progressive = campaigns[PROGRESSIVE]
+        if options["start"] and not progressive.is_running:
+            from campaigns.services import campaign_start
+
+            campaign_start(progressive, now=now, actor=actor)
+            self.stdout.write(f"  {PROGRESSIVE} started.")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
             f"  queue {QUEUE_NAME}: {Agent.objects.count()} agents, "
@@ -230,12 +252,7 @@ class Command(BaseCommand):
             },
         )
         if created:
-            ScheduleRow.objects.create(
-                campaign=progressive,
-                weekdays=list(range(7)),
-                start_time=time(8, 0),
-                end_time=time(21, 0),
-            )
+            # No schedule row: always open; the legal calling hours still apply to each lead.
             CallerId.objects.create(
                 campaign=progressive,
                 kind="account",
