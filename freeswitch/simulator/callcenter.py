@@ -645,7 +645,8 @@ class CallCenter:
     def _offer(self, q: Queue, m: Member, ag: Agent, tier: Tier) -> None:
         now = self.now()
         m.state = "Trying"
-        m.serving_agent = "ring-all" if q.strategy == "ring-all" else ag.name
+        ringing = q.strategy in ("ring-all", "ring-progressively")
+        m.serving_agent = q.strategy if ringing else ag.name
         m.offering.add(ag.name)
         q.rr_last = ag.name
         if q.strategy == "top-down":
@@ -829,7 +830,7 @@ class CallCenter:
             m.serving_agent = ""
             if m.state == "Trying":
                 m.state = "Waiting"
-        elif m.serving_agent == "ring-all" and not m.offers and not m.offering:
+        elif m.serving_agent in ("ring-all", "ring-progressively") and not (m.offers or m.offering):
             m.serving_agent = ""  # the last ring-all leg failed
             if m.state == "Trying":
                 m.state = "Waiting"

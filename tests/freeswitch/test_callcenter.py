@@ -691,3 +691,28 @@ def test_tier_rules_hold_a_higher_level_back_for_the_wait() -> None:
         start = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-start", timeout=10)
         assert offer["CC-Agent"] == "1002"
         assert int(start["CC-Agent-Called-Time"]) - int(start["CC-Member-Joined-Time"]) >= 4
+
+
+def test_ring_progressively_adds_an_agent_every_delay() -> None:
+    cfg = {
+        "queues": {"q@d": {"strategy": "ring-progressively", "ring-progressively-delay": "3"}},
+        "agents": {n: {"contact": f"user/{n}", "status": "Available"} for n in ("1009", "1002")},
+        "tiers": [
+            {"queue": "q@d", "agent": "1009", "level": 1, "position": 1},  # never answers
+            {"queue": "q@d", "agent": "1002", "level": 1, "position": 2},
+        ],
+    }
+    with Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=20) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CHANNEL_HANGUP CUSTOM callcenter::info")
+        call_into(c, "rp-1", "q@d")
+        assert bridged_agent(c, "rp-1") == "1002"
+        events = c.events()
+        offers = [e for e in events if e.get("CC-Action") == "agent-offering"]
+        assert [e["CC-Agent"] for e in offers] == ["1009", "1002"]
+        # 1002 joins 1009's ringing after the delay; 1009 keeps ringing until 1002 answers.
+        t0, t1 = (int(e["Event-Date-Timestamp"]) // 1_000_000 for e in offers)
+        assert t1 - t0 >= 3
+        lost = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-fail")
+        assert (lost["CC-Agent"], lost["CC-Hangup-Cause"]) == ("1009", "LOSE_RACE")
