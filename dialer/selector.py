@@ -28,7 +28,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -178,6 +178,7 @@ def _take_eligible(
     rules: DialRules,
     cycle_pass: int | None,
     for_agent: Agent | None = None,
+    callbacks_due: bool = True,
 ) -> list[tuple[Lead, Verdict]]:
     """Lock up to `limit` eligible leads (inside the caller's transaction). Candidates that
     the rules refuse are deferred (window) or ended (Do-Not-Call) on the way."""
@@ -187,7 +188,12 @@ def _take_eligible(
         if want <= 0:
             break
         candidates = _candidates(
-            campaign, now=now, want=want, cycle_pass=cycle_pass, agent=for_agent
+            campaign,
+            now=now,
+            want=want,
+            cycle_pass=cycle_pass,
+            agent=for_agent,
+            callbacks_due=callbacks_due,
         )
         if not candidates:
             break
@@ -223,7 +229,13 @@ def _take_eligible(
 
 
 def _candidates(
-    campaign: Campaign, *, now: datetime, want: int, cycle_pass: int | None, agent: Agent | None
+    campaign: Campaign,
+    *,
+    now: datetime,
+    want: int,
+    cycle_pass: int | None,
+    agent: Agent | None,
+    callbacks_due: bool = True,
 ) -> list[Lead]:
     # The Do-Not-Call check rides on the same query (an index probe per candidate).
     blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
@@ -238,7 +250,7 @@ def _candidates(
             .order_by("next_dial_at", "id")
             .select_for_update(skip_locked=True)[:want]
         )
-    if len(locked) < want:
+    if callbacks_due and len(locked) < want:
         locked += list(
             due.filter(state=LeadState.CALLBACK, callback_agent=None)
             .order_by("next_dial_at", "id")
@@ -270,6 +282,7 @@ def select_for_dialing(
     limit: int,
     rules: DialRules | None = None,
     cycle_pass: int | None = None,
+    callbacks_due: bool = True,
 ) -> list[Call]:
     """Take up to `limit` eligible leads, mark them Dialing, create their Calls and hand the
     dial requests to the dialer after commit. Concurrent callers never take the same lead."""
@@ -278,7 +291,14 @@ def select_for_dialing(
     rules = rules or build_rules(campaign)
     with transaction.atomic():
         _fast_commit()
-        taken = _take_eligible(campaign, now=now, limit=limit, rules=rules, cycle_pass=cycle_pass)
+        taken = _take_eligible(
+            campaign,
+            now=now,
+            limit=limit,
+            rules=rules,
+            cycle_pass=cycle_pass,
+            callbacks_due=callbacks_due,
+        )
         if not taken:
             return []
         leads = [lead for lead, _ in taken]
@@ -314,11 +334,14 @@ def select_for_dialing(
     return calls
 
 
+_session_fast_commit = False  # run_tick turned it on for the whole connection
+
+
 def _fast_commit() -> None:
     """Commit without waiting for the WAL flush. Safe here: a selection lost in a database
     crash leaves no Call rows, so its requests are refused by the daemon's claim, and the
     leads are selected again. Half the selection's time on a busy disk is that flush."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not _session_fast_commit:
         with connection.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit = off")
 
@@ -439,6 +462,7 @@ class TickFacts:
     snapshots: list[dict[str, Any]]
     unconnected: dict[int, int]  # queue id → dial requests and calls not yet with an agent
     personal_callbacks: set[int]  # campaigns with a personal callback due
+    campaign_callbacks: set[int] = field(default_factory=set)  # with a campaign callback due
 
     @classmethod
     def read(cls, *, now: datetime, snapshots: list[dict[str, Any]] | None = None) -> TickFacts:
@@ -448,14 +472,15 @@ class TickFacts:
             .annotate(n=Count("id"))
             .values_list("campaign__queue_id", "n")
         )
-        personal = set(
-            Lead.objects.filter(
-                state=LeadState.CALLBACK, callback_agent__isnull=False, next_dial_at__lte=now
-            ).values_list("campaign_id", flat=True)
-        )
+        personal: set[int] = set()
+        general: set[int] = set()
+        for campaign_id, agent_id in Lead.objects.filter(
+            state=LeadState.CALLBACK, next_dial_at__lte=now
+        ).values_list("campaign_id", "callback_agent_id"):
+            (personal if agent_id else general).add(campaign_id)
         if snapshots is None:
             snapshots = livestate.node_snapshots()
-        return cls(snapshots, unconnected, personal)
+        return cls(snapshots, unconnected, personal, general)
 
 
 def _free_agents(campaign: Campaign, snapshots: list[dict[str, Any]]) -> list[Agent]:
@@ -571,7 +596,14 @@ def tick_campaign(
             "not yet with an agent"
         )
     want = max(0, min(want, BATCH_LIMIT))
-    calls = select_for_dialing(campaign, now=now, limit=want, rules=rules, cycle_pass=cycle_pass)
+    calls = select_for_dialing(
+        campaign,
+        now=now,
+        limit=want,
+        rules=rules,
+        cycle_pass=cycle_pass,
+        callbacks_due=campaign.pk in facts.campaign_callbacks,
+    )
     # Another campaign on the same queue, later in this tick, must not count these agents free.
     facts.unconnected[campaign.queue_id] = (
         facts.unconnected.get(campaign.queue_id, 0) + len(calls) + cards
@@ -607,6 +639,7 @@ STATUS_KEY = "selector:status:{}"
 
 def run_tick(*, now: datetime) -> list[TickResult]:
     """Tick every running campaign (the Celery beat task's body)."""
+    global _session_fast_commit
     facts = TickFacts.read(now=now)
     results: list[TickResult] = []
     client = redis_client()
@@ -615,18 +648,29 @@ def run_tick(*, now: datetime) -> list[TickResult]:
         .select_related("queue")
         .prefetch_related("schedule_rows", "tz_slots")
     )
-    for campaign in running:
-        with campaign_lock(campaign.pk) as got:
-            if not got:
-                continue
-            try:
-                result = tick_campaign(campaign, now=now, facts=facts)
-            except Exception:
-                log.exception("selector tick failed", extra={"campaign_id": campaign.pk})
-                continue
-        results.append(result)
-        status = {"at": now.isoformat(), "placed": result.placed, "reason": result.reason}
-        client.set(STATUS_KEY.format(campaign.pk), json.dumps(status), ex=60)
+    postgres = connection.vendor == "postgresql"
+    if postgres and not connection.in_atomic_block:
+        with connection.cursor() as cur:
+            cur.execute("SET synchronous_commit = off")  # see _fast_commit; reset below
+        _session_fast_commit = True
+    try:
+        for campaign in running:
+            with campaign_lock(campaign.pk) as got:
+                if not got:
+                    continue
+                try:
+                    result = tick_campaign(campaign, now=now, facts=facts)
+                except Exception:
+                    log.exception("selector tick failed", extra={"campaign_id": campaign.pk})
+                    continue
+            results.append(result)
+            status = {"at": now.isoformat(), "placed": result.placed, "reason": result.reason}
+            client.set(STATUS_KEY.format(campaign.pk), json.dumps(status), ex=60)
+    finally:
+        if _session_fast_commit:
+            _session_fast_commit = False
+            with connection.cursor() as cur:
+                cur.execute("RESET synchronous_commit")
     return results
 
 

@@ -236,6 +236,19 @@ def test_progressive_dials_free_agents_minus_calls_in_flight():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_tick_dials_a_due_campaign_callback_before_higher_priority_leads():
+    campaign = running_campaign()
+    LeadFactory.create_batch(3, campaign=campaign, priority=9)
+    callback = LeadFactory(
+        campaign=campaign, state=LeadState.CALLBACK, next_dial_at=NOW - timedelta(minutes=5)
+    )
+    live(available=1)
+    (result,) = selector.run_tick(now=NOW)
+    assert result.placed == 1
+    assert Call.objects.get().lead_id == callback.pk
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_campaigns_on_one_queue_share_its_free_agents_within_a_tick():
     first = running_campaign()
     second = running_campaign(queue=first.queue)
