@@ -88,6 +88,10 @@ class _SafeInboundESL(gs.InboundESL):
             except Exception:
                 # One bad event never stops the reader.
                 log.exception("event handler failed")
+            # Let the commands the handler just queued (send_nowait spawns their sender) go
+            # out now: the reader only yields when the socket is empty, so under a burst of
+            # events an answered customer's `callcenter` would wait for the whole burst.
+            gevent.sleep(0)
             return
         if content_type == "log/data":
             self._read_socket(self.sock_file, int(event.headers["Content-Length"]))
