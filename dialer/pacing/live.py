@@ -1,41 +1,231 @@
-"""The live seam between the lead selector and the pacing policy (impure adapter).
+"""The live seam between the lead selector and the pacing policy (the impure adapter).
 
 The selector calls ``predictive_calls_to_place`` every tick for each running Predictive
-campaign. This first version dials progressive (one call per available agent not already
-covered by a call in flight); the predictive adapter replaces its body, not its signature.
+campaign. It builds a ``PacingSnapshot`` from what is true now — the agents of the campaign's
+queue as the dialer daemons publish them (``dialer.livestate.node_snapshots``), the campaign's
+calls in progress and its measured history (``dialer.models.Call``), the compliance ledger
+(``dialer.compliance``) — and asks ``dialer.pacing.decide``, unchanged. Each decision is kept
+in Redis (the latest, and a bounded sample for the campaign page).
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Protocol
+import json
+import logging
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Max
+
+from agents.models import Tier
+from dialer import compliance, livestate
+from dialer.models import Call, CallResult
+from dialer.pacing.policy import (
+    AgentSnapshot,
+    AgentState,
+    CallSnapshot,
+    CallState,
+    PacingConfig,
+    PacingDecision,
+    PacingSnapshot,
+    decide,
+)
+from dialer.pacing.stats import DialOutcomeStats, RingModel, TalkTimeModel, TalkTimeStats
+from dialer.redisconn import redis_client
 
 if TYPE_CHECKING:
     from campaigns.models import Campaign
+    from dialer.livestate import QueueLive
+
+log = logging.getLogger(__name__)
+
+AVAILABLE = ("Available", "Available (On Demand)")
+ON_BREAK = "On Break"
+IN_CALL = ("In a queue call", "Receiving")
+RING_HISTORY = 600  # resolved dials behind the ring profile (the estimator's memory)
+TALK_HISTORY = 300
+MODEL_TTL = 10.0  # seconds a measured model is reused (hundreds of rows barely move in 10 s)
+HISTORY_LEN = 360  # kept decisions per campaign: one an hour at one every 10 s
+HISTORY_EVERY = 10.0
+
+_models: dict[int, tuple[float, RingModel | None, TalkTimeModel | None]] = {}
 
 
-class QueueLiveLike(Protocol):
-    """What this module reads of ``dialer.livestate.QueueLive``."""
+def pacing_config(campaign: Campaign) -> PacingConfig:
+    """The one configuration, scaled to the campaign's own cap and limits."""
+    cap = compliance.cap_of(campaign)
+    base = PacingConfig()
+    return PacingConfig(
+        abandon_cap=cap,
+        target_abandon_rate=cap * base.target_abandon_rate / base.abandon_cap,
+        guard_rate=cap * base.guard_rate / base.abandon_cap,
+        max_lines_per_agent=float(campaign.max_lines_per_agent),
+        max_calls_per_second=max(1, int(settings.DIALER_CALLS_PER_SECOND)),
+        drop_wait_seconds=float(campaign.drop_seconds),
+    )
 
-    @property
-    def queue(self) -> str: ...
-    @property
-    def agents_available(self) -> int: ...
-    @property
-    def members_waiting(self) -> int: ...
-    @property
-    def calls_in_flight(self) -> int: ...
-    @property
-    def fresh(self) -> bool: ...
+
+def measured_models(
+    campaign: Campaign, *, now: datetime.datetime
+) -> tuple[RingModel | None, TalkTimeModel | None]:
+    """Ring profile and talk time measured on the campaign's recent finished calls."""
+    key = campaign.pk
+    cached = _models.get(key)
+    mono = time.monotonic()
+    if cached is not None and mono - cached[0] < MODEL_TTL:
+        return cached[1], cached[2]
+    dials = DialOutcomeStats()
+    rows = (
+        Call.objects.filter(campaign=campaign, dialed_at__isnull=False, hangup_at__isnull=False)
+        .exclude(result__in=(CallResult.CANCELLED, CallResult.SKIPPED, CallResult.FAILED))
+        .order_by("-dialed_at")
+        .values_list("dialed_at", "answered_at", "hangup_at", "amd_result", "agent_answered_at")
+    )[:RING_HISTORY]
+    for dialed, answered, hangup, amd, agent_at in reversed(list(rows)):
+        live = answered is not None and (amd.upper() != "MACHINE" or agent_at is not None)
+        end = answered if answered is not None else hangup
+        if end is not None and dialed is not None:
+            dials.record(max(0.0, (end - dialed).total_seconds()), live)
+    talk = TalkTimeStats()
+    talks = (
+        Call.objects.filter(campaign=campaign, talk_seconds__gt=0, agent_answered_at__isnull=False)
+        .order_by("-agent_answered_at")
+        .values_list("talk_seconds", flat=True)
+    )[:TALK_HISTORY]
+    for seconds in reversed(list(talks)):
+        if seconds is not None:
+            talk.record(float(seconds))
+    models = (dials.model(), talk.model())
+    _models[key] = (mono, *models)
+    return models
+
+
+def _agents(
+    campaign: Campaign, snapshots: list[dict[str, Any]], *, now: datetime.datetime
+) -> tuple[AgentSnapshot, ...] | None:
+    """The queue's agents as the daemons see them; None when no daemon lists them."""
+    names = set(Tier.objects.filter(queue=campaign.queue).values_list("agent__name", flat=True))
+    seen: dict[str, dict[str, Any]] = {}
+    for snap in snapshots:
+        for name, agent in (snap.get("agents") or {}).items():
+            if name in names:
+                seen[name] = agent
+    if not seen:
+        return None
+    t = now.timestamp()
+    wrap = float(campaign.queue.wrap_up_time)
+    talk_start = dict(
+        Call.objects.filter(
+            agent_name__in=seen, result=CallResult.PENDING, agent_answered_at__isnull=False
+        ).values_list("agent_name", "agent_answered_at")
+    )
+    last_hangup = dict(
+        Call.objects.filter(
+            agent_name__in=seen, hangup_at__gt=now - datetime.timedelta(seconds=wrap)
+        )
+        .values("agent_name")
+        .annotate(last=Max("hangup_at"))
+        .values_list("agent_name", "last")
+    )
+    out = []
+    for name, agent in seen.items():
+        status, state = agent.get("status", ""), agent.get("state", "")
+        if status == ON_BREAK:
+            out.append(AgentSnapshot(AgentState.BREAK, t))
+        elif status not in AVAILABLE:
+            continue  # logged out: not part of the campaign now
+        elif state in IN_CALL:
+            started = talk_start.get(name)
+            out.append(AgentSnapshot(AgentState.TALKING, started.timestamp() if started else t))
+        elif (ended := last_hangup.get(name)) is not None:
+            end = ended.timestamp() + wrap
+            out.append(AgentSnapshot(AgentState.WRAPUP, ended.timestamp(), end))
+        else:
+            out.append(AgentSnapshot(AgentState.IDLE, t))
+    return tuple(out)
+
+
+def _calls(campaign: Campaign) -> tuple[CallSnapshot, ...]:
+    """The campaign's calls not yet with an agent: ringing, or answered and waiting."""
+    out = []
+    rows = Call.objects.filter(
+        campaign=campaign, result=CallResult.PENDING, agent_answered_at__isnull=True
+    ).values_list("requested_at", "dialed_at", "answered_at", "amd_result")
+    for requested, dialed, answered, amd in rows:
+        if answered is None:
+            out.append(CallSnapshot(CallState.RINGING, (dialed or requested).timestamp()))
+        elif amd.upper() != "MACHINE":
+            out.append(CallSnapshot(CallState.WAITING, answered.timestamp()))
+    return tuple(out)
+
+
+def build_snapshot(
+    campaign: Campaign, *, live: QueueLive, now: datetime.datetime,
+    snapshots: list[dict[str, Any]] | None = None,
+) -> PacingSnapshot:  # fmt: skip
+    if snapshots is None:
+        snapshots = livestate.node_snapshots()
+    t = now.timestamp()
+    agents = _agents(campaign, snapshots, now=now)
+    if agents is None:  # no per-agent view: the queue's counts (available agents idle)
+        agents = tuple(AgentSnapshot(AgentState.IDLE, t) for _ in range(live.agents_available))
+    ring, talk = measured_models(campaign, now=now)
+    return PacingSnapshot(
+        now=t,
+        agents=agents,
+        calls=_calls(campaign),
+        ring=ring,
+        talk_time=talk,
+        wrapup_seconds=float(campaign.queue.wrap_up_time),
+        abandons=compliance.campaign_window_rate(campaign, now=now),
+        dials_last_second=Call.objects.filter(
+            campaign=campaign, requested_at__gt=now - datetime.timedelta(seconds=1)
+        ).count(),
+    )
+
+
+def _keep(campaign_id: int, decision: PacingDecision, now: float) -> None:
+    """The latest decision, and one every HISTORY_EVERY seconds of ``now``, bounded."""
+    data = json.dumps({"at": now, **asdict(decision)})
+    client = redis_client()
+    history = f"pacing:history:{campaign_id}"
+    sampled = f"pacing:sampled:{campaign_id}"
+    pipe = client.pipeline()
+    pipe.set(f"pacing:decision:{campaign_id}", data, ex=3600)
+    pipe.get(sampled)
+    _, last = pipe.execute()
+    if last is None or now - float(last) >= HISTORY_EVERY or now < float(last):
+        pipe = client.pipeline()
+        pipe.set(sampled, repr(now), ex=86_400)
+        pipe.lpush(history, data)
+        pipe.ltrim(history, 0, HISTORY_LEN - 1)
+        pipe.expire(history, 86_400)
+        pipe.execute()
+
+
+def latest_decision(campaign_id: int) -> dict[str, Any] | None:
+    raw = redis_client().get(f"pacing:decision:{campaign_id}")
+    return json.loads(raw) if raw else None
+
+
+def decision_history(campaign_id: int, limit: int = HISTORY_LEN) -> list[dict[str, Any]]:
+    return [
+        json.loads(x) for x in redis_client().lrange(f"pacing:history:{campaign_id}", 0, limit - 1)
+    ]
 
 
 def predictive_calls_to_place(
-    campaign: Campaign, *, live: QueueLiveLike, now: datetime.datetime
+    campaign: Campaign, *, live: QueueLive, now: datetime.datetime
 ) -> tuple[int, str]:
     """How many new calls to place now for a Predictive campaign, and why."""
     if not live.fresh:
-        return 0, "No dialer has reported in the last 10 s: dialing paused."
-    if live.agents_available <= 0 and live.calls_in_flight <= 0:
-        return 0, "No agent available: dialing paused."
-    n = max(0, live.agents_available - live.calls_in_flight)
-    return n, f"Progressive start: {n} call(s) for {live.agents_available} available agent(s)."
+        return 0, f"Paused: no dialer connected for queue {live.queue}."
+    decision = decide(build_snapshot(campaign, live=live, now=now), pacing_config(campaign))
+    try:
+        _keep(campaign.pk, decision, now.timestamp())
+    except Exception:  # explaining must never stop dialing
+        log.exception("pacing decision not kept", extra={"campaign_id": campaign.pk})
+    return decision.calls_to_place, decision.reason

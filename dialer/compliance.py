@@ -1,0 +1,176 @@
+"""Compliance ledger of a campaign: live answers and abandons over its rolling window.
+
+Read from the Call rows (one per attempt), nothing stored twice:
+
+* live answer: a call answered by a person (``answered_at`` set, AMD did not say machine);
+  a machine that an agent took counts too (a person was on the line after all);
+* abandon: a live answer with no agent within the campaign's drop time (2 s by default) —
+  the customer hung up first, or the dialer dropped the call with the safe-harbor message.
+  A live answer still waiting for its drop time is not counted yet.
+
+Window: 30 days (US, FTC TSR / FCC) or 24 hours (UK, Ofcom) ending at ``now``; an answer
+exactly one window old has dropped out (the same rule as ``dialer.pacing.ledger``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+
+from campaigns.models import AbandonWindow, Campaign
+from dialer.models import Call
+from dialer.pacing.ledger import UK_WINDOW, US_WINDOW, WindowRate
+
+WINDOWS = {AbandonWindow.DAYS_30.value: US_WINDOW, AbandonWindow.HOURS_24.value: UK_WINDOW}
+
+
+def window_seconds(campaign: Campaign, window: str | None = None) -> float:
+    return WINDOWS.get(window or campaign.abandon_window, US_WINDOW)
+
+
+def cap_of(campaign: Campaign) -> float:
+    return float(campaign.abandon_cap) / 100.0
+
+
+def _live_answers(
+    campaign: Campaign, start: datetime.datetime, now: datetime.datetime
+) -> QuerySet[Call]:
+    return (
+        Call.objects.filter(campaign=campaign, answered_at__gt=start, answered_at__lte=now)
+        .exclude(Q(amd_result__iexact="MACHINE") & Q(agent_answered_at__isnull=True))
+        .annotate(
+            agent_delay=ExpressionWrapper(
+                F("agent_answered_at") - F("answered_at"), output_field=DurationField()
+            )
+        )
+    )
+
+
+def _abandon_q(campaign: Campaign, now: datetime.datetime) -> Q:
+    drop = datetime.timedelta(seconds=campaign.drop_seconds)
+    never = Q(agent_answered_at__isnull=True) & (
+        Q(hangup_at__isnull=False) | Q(answered_at__lte=now - drop)
+    )
+    return never | Q(agent_delay__gt=drop)
+
+
+def campaign_window_rate(
+    campaign: Campaign, *, now: datetime.datetime, window: str | None = None
+) -> WindowRate:
+    """Live answers and abandons over the campaign's window (or ``window``) ending at ``now``."""
+    span = window_seconds(campaign, window)
+    start = now - datetime.timedelta(seconds=span)
+    counts = _live_answers(campaign, start, now).aggregate(
+        live=Count("id"), abandons=Count("id", filter=_abandon_q(campaign, now))
+    )
+    return WindowRate(counts["live"], counts["abandons"], start.timestamp(), now.timestamp())
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    window: WindowRate
+    today: WindowRate
+    cap: float
+    window_label: str
+
+
+def campaign_ledger_summary(
+    campaign: Campaign, *, now: datetime.datetime, day_start: datetime.datetime
+) -> LedgerSummary:
+    """The window rate and today's (from ``day_start``, the account-timezone midnight)."""
+    today_counts = _live_answers(campaign, day_start, now).aggregate(
+        live=Count("id"), abandons=Count("id", filter=_abandon_q(campaign, now))
+    )
+    today = WindowRate(
+        today_counts["live"], today_counts["abandons"], day_start.timestamp(), now.timestamp()
+    )
+    return LedgerSummary(
+        campaign_window_rate(campaign, now=now),
+        today,
+        cap_of(campaign),
+        AbandonWindow(campaign.abandon_window).label,
+    )
+
+
+CSV_HEADER = [
+    "call_uuid",
+    "lead_id",
+    "number",
+    "answered_at",
+    "agent_answered_at",
+    "seconds_to_agent",
+    "abandoned",
+    "amd_result",
+    "result",
+]
+
+
+def ledger_csv_rows(
+    campaign: Campaign, *, now: datetime.datetime, window: str | None = None
+) -> Iterator[list[str]]:
+    """The proof: every live answer of the window, one line each, then the totals."""
+    span = window_seconds(campaign, window)
+    start = now - datetime.timedelta(seconds=span)
+    rows = (
+        _live_answers(campaign, start, now)
+        .annotate(
+            is_abandon=ExpressionWrapper(_abandon_q(campaign, now), output_field=BooleanField())
+        )
+        .order_by("answered_at", "id")
+        .values_list(
+            "uuid",
+            "lead_id",
+            "number",
+            "answered_at",
+            "agent_answered_at",
+            "agent_delay",
+            "is_abandon",
+            "amd_result",
+            "result",
+        )
+    )
+    yield CSV_HEADER
+    live = abandons = 0
+    for uuid, lead_id, number, answered, agent_at, delay, is_abandon, amd, result in rows.iterator(
+        chunk_size=2000
+    ):
+        live += 1
+        abandons += bool(is_abandon)
+        yield [
+            str(uuid),
+            str(lead_id),
+            number,
+            answered.isoformat() if answered else "",
+            agent_at.isoformat() if agent_at else "",
+            f"{delay.total_seconds():.1f}" if delay is not None else "",
+            "yes" if is_abandon else "no",
+            amd,
+            result,
+        ]
+    rate = abandons / live if live else 0.0
+    yield []
+    yield ["window_start", start.isoformat(), "window_end", now.isoformat()]
+    yield ["live_answers", str(live), "abandons", str(abandons), "abandon_rate", f"{rate:.4%}"]
+    yield [
+        "cap",
+        f"{cap_of(campaign):.2%}",
+        "within_cap",
+        "yes" if rate <= cap_of(campaign) else "no",
+    ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def ledger_csv_lines(
+    campaign: Campaign, *, now: datetime.datetime, window: str | None = None
+) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    for row in ledger_csv_rows(campaign, now=now, window=window):
+        yield writer.writerow(row)

@@ -1,0 +1,225 @@
+"""The live pacing seam and the compliance ledger on PostgreSQL and Redis: what a Predictive
+campaign dials from the daemons' live state and its Call rows, and the ledger an admin exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import timedelta
+
+import pytest
+
+from campaigns.models import RunStatus
+from dialer import compliance, livestate
+from dialer.models import Call, CallResult
+from dialer.pacing import live as pacing_live
+from dialer.redisconn import redis_client
+from tests.factories import NOW, AgentFactory, CampaignFactory, LeadFactory, QueueFactory
+
+QUEUE = "predictive@default"
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():  # type: ignore[no-untyped-def]
+    client = redis_client()
+
+    def wipe() -> None:
+        keys = [*client.keys("dialer:live:*"), *client.keys("pacing:*")]
+        if keys:
+            client.delete(*keys)
+        pacing_live._models.clear()
+
+    wipe()
+    yield
+    wipe()
+
+
+@pytest.fixture
+def campaign(db):  # type: ignore[no-untyped-def]
+    queue = QueueFactory(name=QUEUE, wrap_up_time=10)
+    return CampaignFactory(queue=queue, type="predictive", run_status=RunStatus.RUNNING)
+
+
+def team(campaign, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    names = []
+    for _ in range(n):
+        agent = AgentFactory()
+        agent.tiers.create(queue=campaign.queue, level=1, position=1)
+        names.append(agent.name)
+    return names
+
+
+def publish(agents: dict[str, tuple[str, str]], available: int) -> livestate.QueueLive:
+    livestate.publish_dialer_snapshot(
+        {
+            "node": "fs1",
+            "connected": True,
+            "queues": {
+                QUEUE: {"agents_available": available, "members_waiting": 0, "calls_in_flight": 0}
+            },
+            "campaigns": {},
+            "agents": {n: {"status": s, "state": st} for n, (s, st) in agents.items()},
+        }
+    )
+    return livestate.queue_live(QUEUE)
+
+
+def history(campaign, *, dials: int, p: float, seed: int = 1, end=NOW) -> None:  # type: ignore[no-untyped-def]
+    """Finished calls measured on the SCENARIOS.md call model, the last ending before ``end``."""
+    rng = random.Random(seed)
+    lead = LeadFactory(campaign=campaign)
+    rows = []
+    for i in range(dials):
+        dialed = end - timedelta(seconds=40 * (dials - i) + 300)
+        row = Call(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number,
+            requested_at=dialed, dialed_at=dialed,
+        )  # fmt: skip
+        if rng.random() < p:
+            row.answered_at = row.agent_answered_at = dialed + timedelta(
+                seconds=2 + rng.gammavariate(4, 1.75)
+            )
+            row.talk_seconds = rng.lognormvariate(4.85, 0.83)
+            row.hangup_at = row.answered_at + timedelta(seconds=row.talk_seconds)
+            row.result = CallResult.CONNECTED
+        else:
+            row.hangup_at = dialed + timedelta(seconds=25)
+            row.result = CallResult.NO_ANSWER
+        rows.append(row)
+    Call.objects.bulk_create(rows)
+
+
+def test_no_agent_logged_in_stops_dialing_at_once(campaign):
+    names = team(campaign, 3)
+    history(campaign, dials=600, p=0.3)
+    live = publish(dict.fromkeys(names, ("Logged Out", "Waiting")), available=0)
+    n, reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    assert n == 0
+    assert "No agent" in reason
+    live = publish(dict.fromkeys(names, ("On Break", "Waiting")), available=0)
+    assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == 0
+
+
+def test_no_dialer_connected_dials_nothing(campaign):
+    team(campaign, 3)
+    n, reason = pacing_live.predictive_calls_to_place(
+        campaign, live=livestate.queue_live(QUEUE), now=NOW
+    )
+    assert n == 0
+    assert "no dialer" in reason
+
+
+def test_warm_up_is_progressive(campaign):
+    names = team(campaign, 4)
+    live = publish(dict.fromkeys(names, ("Available", "Waiting")), available=4)
+    n, reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    assert n == 4
+    assert "Warm-up" in reason
+    lead = LeadFactory(campaign=campaign)
+    Call.objects.create(
+        campaign=campaign, lead=lead, attempt=1, number=lead.number,
+        requested_at=NOW - timedelta(seconds=3), dialed_at=NOW - timedelta(seconds=3),
+    )  # fmt: skip
+    assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == 3
+
+
+def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
+    names = team(campaign, 10)
+    history(campaign, dials=900, p=0.3)
+    # Every agent busy: seven talking, three finished a call 8 s ago (wrap-up ends in 2 s).
+    lead = LeadFactory(campaign=campaign)
+    for name in names[:7]:
+        Call.objects.create(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number, agent_name=name,
+            requested_at=NOW - timedelta(seconds=60), dialed_at=NOW - timedelta(seconds=60),
+            answered_at=NOW - timedelta(seconds=50), agent_answered_at=NOW - timedelta(seconds=50),
+        )  # fmt: skip
+    for name in names[7:]:
+        Call.objects.create(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number, agent_name=name,
+            requested_at=NOW - timedelta(seconds=300), dialed_at=NOW - timedelta(seconds=300),
+            answered_at=NOW - timedelta(seconds=290),
+            agent_answered_at=NOW - timedelta(seconds=290),
+            hangup_at=NOW - timedelta(seconds=8), result=CallResult.CONNECTED, talk_seconds=282,
+        )  # fmt: skip
+    agents = dict.fromkeys(names[:7], ("Available", "In a queue call"))
+    agents |= dict.fromkeys(names[7:], ("Available", "Waiting"))
+    live = publish(agents, available=0)
+    n, reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    # Progressive would place nothing (no agent is free); p = 0.3 needs several lines each.
+    assert n >= 3
+    assert reason.startswith("Predictive")
+    kept = pacing_live.latest_decision(campaign.pk)
+    assert kept is not None
+    assert kept["calls_to_place"] == n
+    assert kept["mode"] == "predictive"
+    assert kept["expected_free_agents"] >= 3
+    # Asked every second for a minute: one kept sample every 10 s, not sixty.
+    for s in range(1, 60):
+        pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW + timedelta(seconds=s))
+    kept_history = pacing_live.decision_history(campaign.pk)
+    assert len(kept_history) == 6  # at 0, 10, ... 50 s
+    assert kept_history[0]["at"] == (NOW + timedelta(seconds=50)).timestamp()
+
+
+# --- the compliance ledger ------------------------------------------------------------------
+
+
+def answered(campaign, at, *, agent_after: float | None, machine: bool = False, done: bool = True):  # type: ignore[no-untyped-def]
+    lead = LeadFactory(campaign=campaign)
+    return Call.objects.create(
+        campaign=campaign, lead=lead, attempt=1, number=lead.number,
+        requested_at=at - timedelta(seconds=10), dialed_at=at - timedelta(seconds=10),
+        answered_at=at,
+        agent_answered_at=at + timedelta(seconds=agent_after) if agent_after is not None else None,
+        hangup_at=at + timedelta(seconds=30) if done else None,
+        amd_result="MACHINE" if machine else "",
+        result=CallResult.CONNECTED if agent_after is not None else (
+            CallResult.ABANDONED if done else CallResult.PENDING
+        ),
+    )  # fmt: skip
+
+
+def test_ledger_30_day_window(campaign):
+    for _ in range(3):
+        answered(campaign, NOW - timedelta(days=29, hours=23), agent_after=1.0)
+    answered(campaign, NOW - timedelta(days=29, hours=23), agent_after=None)  # abandoned
+    answered(campaign, NOW - timedelta(days=30), agent_after=None)  # exactly 30 days: out
+    answered(campaign, NOW - timedelta(days=31), agent_after=None)
+    answered(campaign, NOW - timedelta(hours=1), agent_after=2.5)  # agent too late: abandon
+    answered(campaign, NOW - timedelta(hours=1), agent_after=2.0)  # within 2 s: connected
+    answered(campaign, NOW - timedelta(hours=1), agent_after=None, machine=True)  # not live
+    answered(campaign, NOW - timedelta(seconds=1), agent_after=None, done=False)  # still waiting
+    rate = compliance.campaign_window_rate(campaign, now=NOW)
+    assert (rate.live_answers, rate.abandons) == (7, 2)
+    # One second later the waiting customer has had no agent for 2 s: abandoned.
+    later = compliance.campaign_window_rate(campaign, now=NOW + timedelta(seconds=1))
+    assert (later.live_answers, later.abandons) == (7, 3)
+
+
+def test_ledger_24_hour_window(campaign):
+    campaign.abandon_window = "24h"
+    answered(campaign, NOW - timedelta(hours=23, minutes=59), agent_after=None)
+    answered(campaign, NOW - timedelta(hours=24), agent_after=None)  # exactly 24 h: out
+    answered(campaign, NOW - timedelta(hours=2), agent_after=0.5)
+    rate = compliance.campaign_window_rate(campaign, now=NOW)
+    assert (rate.live_answers, rate.abandons) == (2, 1)
+    us = compliance.campaign_window_rate(campaign, now=NOW, window="30d")
+    assert (us.live_answers, us.abandons) == (3, 2)
+
+
+def test_ledger_csv_is_the_proof(campaign):
+    for _ in range(40):
+        answered(campaign, NOW - timedelta(days=2), agent_after=1.0)
+    dropped = answered(campaign, NOW - timedelta(days=1), agent_after=None)
+    text = "".join(compliance.ledger_csv_lines(campaign, now=NOW))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == compliance.CSV_HEADER
+    body = rows[1:42]
+    assert len(body) == 41
+    assert [r[6] for r in body].count("yes") == 1
+    assert next(r for r in body if r[0] == str(dropped.uuid))[6] == "yes"
+    totals = rows[-2]
+    assert totals[:4] == ["live_answers", "41", "abandons", "1"]
+    assert rows[-1][-1] == "yes"  # 2.4% is within the 3% cap
