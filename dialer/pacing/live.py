@@ -187,9 +187,11 @@ def build_snapshot(
     )
 
 
-def _keep(campaign_id: int, decision: PacingDecision, now: float) -> None:
+def _keep(
+    campaign_id: int, decision: PacingDecision, now: float, answer_rate: float | None = None
+) -> None:
     """The latest decision, and one every HISTORY_EVERY seconds of ``now``, bounded."""
-    data = json.dumps({"at": now, **asdict(decision)})
+    data = json.dumps({"at": now, "answer_rate": answer_rate, **asdict(decision)})
     client = redis_client()
     history = f"pacing:history:{campaign_id}"
     sampled = f"pacing:sampled:{campaign_id}"
@@ -223,9 +225,11 @@ def predictive_calls_to_place(
     """How many new calls to place now for a Predictive campaign, and why."""
     if not live.fresh:
         return 0, f"Paused: no dialer connected for queue {live.queue}."
-    decision = decide(build_snapshot(campaign, live=live, now=now), pacing_config(campaign))
+    snapshot = build_snapshot(campaign, live=live, now=now)
+    decision = decide(snapshot, pacing_config(campaign))
+    answer_rate = snapshot.ring.live_probability if snapshot.ring is not None else None
     try:
-        _keep(campaign.pk, decision, now.timestamp())
+        _keep(campaign.pk, decision, now.timestamp(), answer_rate)
     except Exception:  # explaining must never stop dialing
         log.exception("pacing decision not kept", extra={"campaign_id": campaign.pk})
     return decision.calls_to_place, decision.reason

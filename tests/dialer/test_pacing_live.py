@@ -223,3 +223,27 @@ def test_ledger_csv_is_the_proof(campaign):
     totals = rows[-2]
     assert totals[:4] == ["live_answers", "41", "abandons", "1"]
     assert rows[-1][-1] == "yes"  # 2.4% is within the 3% cap
+
+
+def test_pacing_page_explains_and_exports(campaign, client, admin_user, agent):
+    names = team(campaign, 2)
+    history(campaign, dials=300, p=0.3)
+    answered(campaign, NOW - timedelta(minutes=5), agent_after=None)
+    live = publish(dict.fromkeys(names, ("Available", "Waiting")), available=2)
+    pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    client.force_login(agent.user)
+    assert client.get(f"/campaigns/{campaign.pk}/pacing/").status_code == 403
+    assert client.get(f"/campaigns/{campaign.pk}/pacing/ledger.csv").status_code == 403
+    client.force_login(admin_user)
+    page = client.get(f"/campaigns/{campaign.pk}/pacing/").content.decode()
+    for shown in ("Dial level", "expected free", "Live-answer rate measured", "Why:", "Today"):
+        assert shown in page
+    assert "Export abandon ledger" in page
+    edit = client.get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert f"/campaigns/{campaign.pk}/pacing/" in edit
+    response = client.get(f"/campaigns/{campaign.pk}/pacing/ledger.csv?window=24h")
+    assert response["Content-Type"].startswith("text/csv")
+    assert "24h" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == compliance.CSV_HEADER
+    assert rows[-2][0] == "live_answers"
