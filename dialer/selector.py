@@ -195,6 +195,9 @@ def _take_eligible(
             agent=for_agent,
             callbacks_due=callbacks_due,
         )
+        # A later round reads the rows this one took again (still due, and our own locks do
+        # not skip them): only the others are new candidates.
+        candidates = [c for c in candidates if all(c.pk != t.pk for t, _ in taken)]
         if not candidates:
             break
         dnc = {lead.number for lead in candidates if getattr(lead, "on_dnc", False)}
