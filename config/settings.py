@@ -72,7 +72,16 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite cannot hold a connection across threads; keep it simple for the demo.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The demo's web server, Celery worker, dialer and simulated agents all write: WAL lets
+    # readers run beside the writer, IMMEDIATE takes the write lock when a transaction begins
+    # (a deferred one upgrading later fails "database is locked" without waiting).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 60,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
