@@ -16,8 +16,10 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-## Set up and run the demo on SQLite, the filesystem broker and the FreeSWITCH simulator.
+## Set up and run the demo on SQLite, the filesystem broker and the FreeSWITCH simulator:
+## web, Celery worker + beat, the dialer, simulated agents (and a private Redis if none answers).
 demo: venv
+	scripts/ensure_redis.sh
 	DEBUG=$${DEBUG:-1} DATABASE_URL=$${DEMO_DATABASE_URL:-sqlite:///$(CURDIR)/var/demo.sqlite3} \
 	$(BIN)/python manage.py demo
 
