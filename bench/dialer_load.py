@@ -173,7 +173,7 @@ class MemoryRequests:
         return []
 
     def claim(self, call_uuid: str) -> Any:
-        from dialer.daemon import claim_calls
+        from dialer.handoff import claim_many as claim_calls
 
         return claim_calls([call_uuid]).get(call_uuid)
 
@@ -183,7 +183,7 @@ class BatchMemoryRequests(MemoryRequests):
     stream reader does this; a source without `claim_many` is claimed call by call)."""
 
     def claim_many(self, call_uuids: list[str]) -> dict[str, Any]:
-        from dialer.daemon import claim_calls
+        from dialer.handoff import claim_many as claim_calls
 
         return claim_calls(call_uuids)
 

@@ -21,7 +21,6 @@ import contextlib
 import importlib
 import json
 import logging
-import os
 import queue
 import random
 import signal
@@ -65,7 +64,8 @@ def utcnow() -> datetime:
 
 
 class RequestSource(Protocol):
-    """Where dial requests come from (the selector's Redis stream, see dialer.handoff)."""
+    """Where dial requests come from (the selector's Redis stream, see dialer.handoff).
+    `claim` must refuse what may not be dialed now (dialer.handoff.claim_many's rules)."""
 
     def read(self, count: int, block_ms: int) -> list[tuple[str, str]]: ...
     def ack(self, message_id: str) -> None: ...
@@ -77,11 +77,12 @@ class RequestSource(Protocol):
 
 
 class StreamRequests:
-    """Dial requests from the selector's handoff module (dialer.handoff)."""
+    """Dial requests from the selector's Redis Stream (dialer.handoff)."""
 
     def __init__(self, consumer: str) -> None:
-        # The selector's module (issue 3); imported late so the daemon loads without it.
-        self.handoff: Any = importlib.import_module("dialer.handoff")
+        from dialer import handoff
+
+        self.handoff = handoff
         self.consumer = consumer
 
     def read(self, count: int, block_ms: int) -> list[tuple[str, str]]:
@@ -101,92 +102,12 @@ class StreamRequests:
     def claim(self, call_uuid: str) -> Any:
         return self.handoff.claim_request(call_uuid)
 
-
-class FallbackStreamRequests:
-    """Used only while dialer.handoff (the selector's side, issue 3) is not installed: the same
-    stream `dialer:requests` (field `call_uuid`), consumer group `dialers`, and a claim that
-    marks the Call dialed at most once."""
-
-    STREAM = "dialer:requests"
-    GROUP = "dialers"
-
-    def __init__(self, consumer: str) -> None:
-        self.consumer = consumer
-        self.client = redis_client()
-        with contextlib.suppress(Exception):  # BUSYGROUP: it exists already
-            self.client.xgroup_create(self.STREAM, self.GROUP, id="0", mkstream=True)
-        self._own_pending = True
-
-    def read(self, count: int, block_ms: int) -> list[tuple[str, str]]:
-        # After a restart, first what this consumer had read and not acknowledged.
-        start = "0" if self._own_pending else ">"
-        replies = self.client.xreadgroup(
-            self.GROUP,
-            self.consumer,
-            {self.STREAM: start},
-            count=count,
-            block=block_ms or None,
-        )
-        out = [
-            (mid, fields.get("call_uuid", ""))
-            for _stream, messages in replies or []
-            for mid, fields in messages
-        ]
-        if self._own_pending and not out:
-            self._own_pending = False
-        return out
-
-    def ack(self, message_id: str) -> None:
-        self.client.xack(self.STREAM, self.GROUP, message_id)
-
-    def reclaim(self) -> list[tuple[str, str]]:
-        result = self.client.xautoclaim(
-            self.STREAM, self.GROUP, self.consumer, min_idle_time=30_000, count=100
-        )
-        messages = result[1] if result else []
-        return [(mid, fields.get("call_uuid", "")) for mid, fields in messages if fields]
-
-    def claim(self, call_uuid: str) -> Any:
-        return claim_calls([call_uuid]).get(call_uuid)
-
     def claim_many(self, call_uuids: list[str]) -> dict[str, Any]:
-        return claim_calls(call_uuids)
-
-
-def claim_calls(call_uuids: list[str]) -> dict[str, Any]:
-    """Mark pending, never-dialed Calls dialed, each at most once (concurrent claimers wait
-    on the row locks and then see them taken): {requested uuid text: Call} for those won.
-    A constant number of queries for any number of calls."""
-    from dialer.models import Call
-
-    keys = {u: k for u in call_uuids if (k := _uuid_key(u))}
-    if not keys:
-        return {}
-    with transaction.atomic():
-        won = list(
-            Call.objects.select_for_update()
-            .filter(uuid__in=list(keys.values()), dialed_at=None, result="pending")
-            .order_by("pk")  # every claimer locks in the same order: no deadlock
-            .values_list("pk", flat=True)
-        )
-        if not won:
-            return {}
-        Call.objects.filter(pk__in=won).update(dialed_at=utcnow())
-    by_key = {
-        str(c.uuid): c
-        for c in Call.objects.select_related("campaign__queue", "lead").filter(pk__in=won)
-    }
-    return {u: by_key[k] for u, k in keys.items() if k in by_key}
+        return self.handoff.claim_many(call_uuids)
 
 
 def default_request_source(consumer: str) -> RequestSource:
-    if os.environ.get("DIALER_BUILTIN_REQUESTS") == "1":
-        return FallbackStreamRequests(consumer)
-    try:
-        return StreamRequests(consumer)
-    except ImportError:
-        log.warning("dialer.handoff not installed: using the built-in stream reader")
-        return FallbackStreamRequests(consumer)
+    return StreamRequests(consumer)
 
 
 # --- Live state -----------------------------------------------------------------------------

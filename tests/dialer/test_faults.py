@@ -136,7 +136,6 @@ def start_daemon(port: int) -> subprocess.Popen[bytes]:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "SECRET_KEY": "tests-only",
-        "DIALER_BUILTIN_REQUESTS": "1",
         "DIALER_CALLS_PER_SECOND": "100",
         "LOG_LEVEL": "WARNING",
     }
