@@ -1134,12 +1134,23 @@ class Dialer:
                     "agents_available": free,
                     "members_waiting": self.members_waiting.get(q, 0),
                     "calls_in_flight": 0,
+                    "dialer_waiting": 0,
                 }
             per_campaign: dict[int, int] = {}
             for c in self.calls.values():
-                per_queue.setdefault(
-                    c.queue, {"agents_available": 0, "members_waiting": 0, "calls_in_flight": 0}
-                )["calls_in_flight"] += 1
+                figures = per_queue.setdefault(
+                    c.queue,
+                    {
+                        "agents_available": 0,
+                        "members_waiting": 0,
+                        "calls_in_flight": 0,
+                        "dialer_waiting": 0,
+                    },
+                )
+                figures["calls_in_flight"] += 1
+                # Our own answered customers in the queue are members too, not inbound ones.
+                if c.times.answered_at is not None and not c.agent_name:
+                    figures["dialer_waiting"] += 1
                 per_campaign[c.campaign_id] = per_campaign.get(c.campaign_id, 0) + 1
             agents = {n: {"status": a.status, "state": a.state} for n, a in self.agents.items()}
         return {
