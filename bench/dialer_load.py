@@ -1,6 +1,6 @@
 """Load test of the dialer daemon against the FreeSWITCH simulator (issue 5).
 
-    .venv/bin/python bench/dialer_load.py [--calls 3000] [--rate 150] [--agents 400]
+    .venv/bin/python bench/dialer_load.py [--calls 4000] [--rate 150] [--agents 300] [--talk 0.3]
 
 Targets: the dialer sustains >= 100 originates/s and >= 5,000 ESL events/s; from the
 CHANNEL_ANSWER reaching the dialer to the dialer sending the `callcenter` application takes
@@ -15,14 +15,21 @@ What runs:
   workers, publisher), Progressive, its free-agent gate on, rate cap `--rate` per node and
   per gateway, on a throwaway PostgreSQL database (`--db`, dropped at the end) created with
   `--calls` leads in `dialing` and their pending Call rows up front; the request source is
-  in memory (the selector's Redis handoff is not part of this measure) with the same
-  claim-once on the Call row as the real one;
+  in memory (the Redis stream read is not part of this measure) and claims with the real
+  `dialer.handoff.claim_many` (a batch in a constant number of queries; `--claim one`: one
+  call at a time, as a source without `claim_many` is claimed);
 - instrumentation in the dialer process, outside the daemon: the time each ESL frame is
   read off the socket (the reader's `handle_event`), and the time a `sendmsg … execute
   callcenter` is handed to the socket (`send`); their difference per call is the answer →
   callcenter latency. Every second a sampler records originates sent (the daemon's
   `stats.originates`), events received and handled (`stats.events`, counted in the daemon's
-  `on_event`), calls in flight and the load average.
+  `on_event`), calls in flight and the load average;
+- then (`--replay-rate`, default 6000/s) a second dialer reads the same events again, sent by
+  a minimal Event Socket server in a child process at that rate, every call they name put
+  back in its live table first: the answers send the callcenter application, callcenter
+  events move agents and calls, hangups end calls (their database work finds the rows
+  finished). The simulator, one Python process, cannot itself produce 5,000 events/s of
+  this traffic on 2 cores; the replay measures whether the dialer's connection can.
 """
 
 from __future__ import annotations
@@ -179,8 +186,8 @@ class MemoryRequests:
 
 
 class BatchMemoryRequests(MemoryRequests):
-    """The same, claiming a batch in a constant number of queries (the daemon's built-in
-    stream reader does this; a source without `claim_many` is claimed call by call)."""
+    """The same, claiming a batch in a constant number of queries, as the daemon's
+    StreamRequests does through dialer.handoff.claim_many."""
 
     def claim_many(self, call_uuids: list[str]) -> dict[str, Any]:
         from dialer.handoff import claim_many as claim_calls
@@ -687,10 +694,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument("--calls", type=int, default=4000)
     ap.add_argument("--rate", type=float, default=150.0, help="calls/s cap (node and gateway)")
-    ap.add_argument("--agents", type=int, default=400)
-    ap.add_argument("--talk", type=float, default=1.0, help="agent talk seconds")
+    ap.add_argument("--agents", type=int, default=300)
+    ap.add_argument("--talk", type=float, default=0.3, help="agent talk seconds")
     ap.add_argument("--max-concurrent", type=int, default=2000)
     ap.add_argument("--timeout", type=float, default=180.0)
     ap.add_argument("--db", default="dialer_bench_h5")
