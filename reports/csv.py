@@ -2,6 +2,12 @@
 
 Cells a spreadsheet would read as a formula get a leading apostrophe (leads.exporting's
 neutralize_cell); times are in the account timezone with their UTC offset.
+
+On PostgreSQL the activity export is one ``COPY (SELECT ...) TO STDOUT``: the database writes
+the cells and the CSV and Python relays the bytes, a fraction of the CPU of reading a million
+rows into Python and writing them again (what keeps the export inside its 30 s on a loaded
+machine). Other databases (the SQLite demo) take python_activity_csv, which writes the same
+bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import CharField, TextField
+from django.db.models import Case, CharField, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 
 from agents.models import Disposition
@@ -112,10 +118,12 @@ def _plan_for_the_whole_result() -> None:
             cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
 
 
-def _stream(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[bytes]:
+def _stream(
+    header: Sequence[str], rows: Iterable[Sequence[object]], lineterminator: str = "\r\n"
+) -> Iterator[bytes]:
     """CSV bytes, about 64 kB at a time: rows are written in batches (writerows is C)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator=lineterminator)
     writer.writerow(header)
     rows = iter(rows)
     # In a transaction the database cursor streams; outside one (autocommit) it is declared
@@ -144,7 +152,14 @@ class _Lookup(dict[int, Any]):
 
 
 def stream_activity_csv(filters: CallFilters) -> Iterator[bytes]:
-    """Every call the filters match, newest first, as UTF-8 CSV bytes.
+    """Every call the filters match, newest first, as UTF-8 CSV bytes."""
+    if connection.vendor == "postgresql":
+        return _copy_activity_csv(filters)
+    return python_activity_csv(filters)
+
+
+def python_activity_csv(filters: CallFilters) -> Iterator[bytes]:
+    """The activity export written by Python (any database).
 
     Campaign names and disposition labels come from two small lookups rather than joins, so a
     million-row export moves only the call and lead columns."""
@@ -240,7 +255,108 @@ def stream_activity_csv(filters: CallFilters) -> Iterator[bytes]:
                 call_uuid,
             )
 
-    return _stream(ACTIVITY_COLUMNS, cells())
+    # "\n" as PostgreSQL's COPY writes it: both writers give the same file.
+    return _stream(ACTIVITY_COLUMNS, cells(), lineterminator="\n")
+
+
+# --- The activity export written by PostgreSQL ----------------------------------------------
+
+# neutralize_cell in SQL: an apostrophe before a first character a spreadsheet would run.
+_SQL_SAFE = (
+    "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {x} ELSE {x} END"
+)
+# number_cell in SQL: a valid E.164 number as is, anything else made safe.
+_SQL_NUMBER = "CASE WHEN {x} ~ '^\\+[1-9][0-9]{5,14}$' THEN {x} ELSE " + _SQL_SAFE + " END"
+_EXPRESSIONS = "%(expressions)s"
+_SQL_TIME = "to_char(%(expressions)s, 'YYYY-MM-DD HH24:MI:SSTZH:TZM')"
+
+
+class _Text(Func):
+    output_field = TextField()
+
+
+def _cell(sql: str, *expressions: Any, arg_joiner: str = ", ") -> Func:
+    # NULLIF: an empty cell is written as nothing, as the csv module writes "".
+    return _Text(*expressions, template=f"NULLIF({sql}, '')", arg_joiner=arg_joiner)
+
+
+def _safe_cell(name: str) -> Func:
+    return _cell(_SQL_SAFE.replace("{x}", _EXPRESSIONS), F(name))
+
+
+def _number_sql_cell(name: str) -> Func:
+    return _cell(_SQL_NUMBER.replace("{x}", _EXPRESSIONS), F(name))
+
+
+def _seconds_cell(name: str) -> Func:
+    # f"{x:.1f}"; NULL stays empty. (An exact half such as 2.25 rounds away from zero here and
+    # to even in Python: a twentieth of a second apart.)
+    return _Text(F(name), template="to_char(%(expressions)s, 'FM999999990.0')")
+
+
+def _sla_cell(name: str) -> Case:
+    progressive = {"campaign__type": CampaignType.PROGRESSIVE}
+    return Case(
+        When(**progressive, **{name: True}, then=Value("Met")),
+        When(**progressive, **{name: False}, then=Value("Missed")),
+        default=Value(None),
+        output_field=TextField(),
+    )
+
+
+def _copy_activity_csv(filters: CallFilters) -> Iterator[bytes]:
+    results = Case(
+        *[When(result=value, then=Value(label)) for value, label in CallResult.choices],
+        default=F("result"),
+        output_field=TextField(),
+    )
+    lead_name = "btrim(%(expressions)s, E' \\t\\n\\r\\x0b\\x0c')"
+    query = (
+        calls_matching(filters)
+        .order_by("-requested_at", "-id")
+        .values_list(
+            # The session's time zone is the account's (set below): its clock and offset.
+            _Text(F("requested_at"), template=_SQL_TIME),
+            _safe_cell("campaign__name"),
+            _cell(
+                _SQL_SAFE.replace("{x}", lead_name),
+                F("lead__first_name"),
+                F("lead__last_name"),
+                arg_joiner=" || ' ' || ",
+            ),
+            "lead_id",
+            _number_sql_cell("number"),
+            _safe_cell("caller_id_name"),
+            _number_sql_cell("caller_id_number"),
+            "attempt",
+            results,
+            _safe_cell("hangup_cause"),
+            _safe_cell("amd_result"),
+            _safe_cell("agent_name"),
+            _safe_cell("agent_extension"),
+            _seconds_cell("ring_seconds"),
+            _seconds_cell("talk_seconds"),
+            _seconds_cell("customer_wait_seconds"),
+            _sla_cell("customer_wait_sla_met"),
+            _sla_cell("agent_sla_met"),
+            _safe_cell("disposition__label"),
+            Cast("uuid", output_field=CharField()),
+        )
+    )
+    sql, params = query.query.sql_with_params()
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(ACTIVITY_COLUMNS)
+    yield header.getvalue().encode()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [account_zone().key])
+        buffer = bytearray()
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for data in copy:  # a row or so at a time, sent on in ~64 kB chunks
+                buffer += data
+                if len(buffer) >= _FLUSH_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+        yield bytes(buffer)
 
 
 def stream_lead_status_csv(filters: LeadFilters) -> Iterator[bytes]:

@@ -14,7 +14,12 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from leads.models import LeadState
-from reports.csv import ACTIVITY_COLUMNS, stream_activity_csv, stream_lead_status_csv
+from reports.csv import (
+    ACTIVITY_COLUMNS,
+    python_activity_csv,
+    stream_activity_csv,
+    stream_lead_status_csv,
+)
 from reports.selectors import CallFilters, LeadFilters
 from tests.factories import CallFactory, CampaignFactory, DispositionFactory, LeadFactory
 from tests.reports.conftest import NY, ny
@@ -95,6 +100,33 @@ def test_activity_export_cells_cannot_run_formulas(call_set) -> None:  # type: i
     assert row["Disposition"] == "'+SUM(1,2)"
     # A valid E.164 number is kept as is: digits cannot be a formula.
     assert row["Number"] == "+12025550777"
+
+
+def test_the_database_and_python_write_the_same_export(call_set) -> None:  # type: ignore[no-untyped-def]
+    # PostgreSQL writes the export itself (COPY); the SQLite demo's Python writer must give a
+    # person the same file: same cells, quoting, formula guards, times and empty cells.
+    lead = LeadFactory(campaign=call_set.renewals, first_name=' "Quoted", name ',
+                       last_name="=1+1", number="+12025550777")  # fmt: skip
+    CallFactory(lead=lead, requested_at=datetime(2026, 7, 4, 9, 30, tzinfo=NY),
+                hangup_cause="-CMD", caller_id_name="line\nbreak", caller_id_number="0123",
+                agent_extension="@1", ring_seconds=12.34, talk_seconds=0.0,
+                customer_wait_sla_met=True, agent_sla_met=False)  # fmt: skip
+    for filters in (CallFilters(), CallFilters(campaign_id=call_set.renewals.pk)):
+        database = b"".join(stream_activity_csv(filters))
+        python = b"".join(python_activity_csv(filters))
+        assert database.decode().splitlines() == python.decode().splitlines()
+        assert database == python
+    row = read([database])[-1]  # the oldest: July
+    assert (row["Time"], row["Lead"], row["Caller ID number"]) == (
+        "2026-07-04 09:30:00-04:00",
+        '"Quoted", name  =1+1',
+        "0123",
+    )
+    assert (row["Ring time (s)"], row["Talk time (s)"], row["Customer wait (s)"]) == (
+        "12.3",
+        "0.0",
+        "",
+    )
 
 
 def test_activity_export_times_carry_the_summer_offset(call_set) -> None:  # type: ignore[no-untyped-def]
