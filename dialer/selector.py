@@ -118,7 +118,7 @@ def lead_facts(lead: Lead, *, on_dnc: bool = False, agent_free: bool = True) -> 
         display_zone=lead.timezone or zones[0],
         created_at=lead.created_at,
         on_dnc=on_dnc,
-        callback_agent=lead.callback_agent.name if lead.callback_agent is not None else "",
+        callback_agent=f"agent #{lead.callback_agent_id}" if lead.callback_agent_id else "",
         callback_agent_free=agent_free,
     )
 
