@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.utils import timezone
 
 from agents.models import Agent, Disposition, Queue
 from agents.roles import is_admin, is_agent, is_report_viewer
@@ -104,3 +108,28 @@ def test_some_progressive_leads_are_in_legal_hours_at_every_hour(days_ahead: int
         now = day + timedelta(hours=hour)
         dialable = sum(eligibility.lead_verdict(rules, f, now=now).dialable for f in facts)
         assert dialable >= 20, f"only {dialable} demo leads dialable at {now:%H:%M} UTC"
+
+
+def test_demo_runs_every_process_against_the_simulator(settings: Any, tmp_path: Path) -> None:
+    from campaigns.management.commands import demo
+
+    redis = demo.Child("redis", ["redis-server"])
+    children = demo.demo_processes("127.0.0.1:8000", esl_port=18021, redis=redis)
+    assert [c.name for c in children] == ["redis", "simulator", "web", "celery", "dialer", "agents"]
+    by_name = {c.name: c for c in children}
+    assert "--port=18021" in by_name["simulator"].argv
+    assert any(a.startswith("--seed=") for a in by_name["simulator"].argv)
+    assert {"-B", "--pool=solo"} <= set(by_name["celery"].argv)
+    assert by_name["dialer"].env["ESL_PORT"] == "18021"
+    assert next(c.name for c in demo.demo_processes("x:1", esl_port=1)) == "simulator"
+
+    load()
+    settings.BASE_DIR = tmp_path
+    demo.agents_ready(timezone.now())
+    demo.write_simulator_files()
+    xml = (tmp_path / "var" / "demo" / "callcenter.conf.xml").read_text()
+    assert xml.count('status="Available"') == 3
+    assert '<queue name="sales@default">' in xml
+    scenario = json.loads((tmp_path / "var" / "demo" / "scenario.json").read_text())
+    assert scenario["statistical"]["answer_probability"] > 0
+    assert scenario["agents"]["default"]["action"] == "answer"

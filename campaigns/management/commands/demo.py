@@ -287,10 +287,13 @@ class Command(BaseCommand):
         # The SQLite file, the filesystem broker and the simulator's files live under var/.
         for folder in ("broker", "broker-processed", "demo"):
             (var_dir() / folder).mkdir(parents=True, exist_ok=True)
-        signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` stops the children too
+        # Ctrl-C and a plain `kill` stop the children too (SIGINT even when started from a
+        # shell that ignores it, e.g. in the background).
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         self.running: list[tuple[Child, subprocess.Popen[bytes]]] = []
         try:
-            redis = self._redis(options["redis_port"], start=not options["no_serve"])
+            redis = self._redis(options["redis_port"])
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database migrated.")
             demo_args = ["--start"]
@@ -316,7 +319,7 @@ class Command(BaseCommand):
         finally:
             self._stop()
 
-    def _redis(self, port: int, *, start: bool) -> Child | None:
+    def _redis(self, port: int) -> Child | None:
         """Use the Redis at REDIS_URL if it answers; else start a private one (first child)."""
         if redis_answers(settings.REDIS_URL):
             self.stdout.write(f"Redis: {settings.REDIS_URL}")
@@ -348,16 +351,15 @@ class Command(BaseCommand):
             ],
         )
         url = f"redis://127.0.0.1:{port}/0"
-        if start:
-            if _port_answers(port):
-                raise CommandError(f"Port {port} is taken but is not Redis: use --redis-port.")
-            self._start(child)
-            for _ in range(50):
-                if redis_answers(url):
-                    break
-                time.sleep(0.1)
-            else:
-                raise CommandError(f"the private redis-server did not answer at {url}")
+        if _port_answers(port):
+            raise CommandError(f"Port {port} is taken by something else: use --redis-port.")
+        self._start(child)
+        for _ in range(50):
+            if redis_answers(url):
+                break
+            time.sleep(0.1)
+        else:
+            raise CommandError(f"the private redis-server did not answer at {url}")
         use_redis(url)
         self.stdout.write(f"Redis: private redis-server at {url} (no persistence)")
         return child
@@ -375,9 +377,9 @@ class Command(BaseCommand):
             env=env,
             cwd=settings.BASE_DIR,
             preexec_fn=_die_with_parent,
-            # Ctrl-C reaches the whole terminal process group; Redis must outlive the others
-            # while they stop, so it has its own session and is stopped last.
-            start_new_session=child.name == "redis",
+            # Ctrl-C reaches the terminal's whole process group: each child has a session of
+            # its own, so only this command gets it and stops them in order (_stop).
+            start_new_session=True,
         )
         self.running.append((child, proc))
         return proc
@@ -405,22 +407,17 @@ class Command(BaseCommand):
             time.sleep(0.1)
 
     def _stop(self) -> None:
-        """SIGTERM to every child (the dialer drains), then Redis last; SIGKILL after 15 s."""
-        running = list(reversed(getattr(self, "running", [])))
-        first = [(c, p) for c, p in running if c.name != "redis"]
-        last = [(c, p) for c, p in running if c.name == "redis"]
-        for group in (first, last):
-            for _child, proc in group:
-                if proc.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.terminate()
-            deadline = time.monotonic() + 15
-            for child, proc in group:
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self.stderr.write(f"{child.name} did not stop: killed.")
-                    proc.kill()
-                    proc.wait()
-        if running:
+        """Stop the children one by one in reverse order (the dialer drains while the
+        simulator and Redis still answer; Redis last); SIGKILL one that takes over 15 s."""
+        for child, proc in reversed(getattr(self, "running", [])):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{child.name} did not stop: killed.")
+                proc.kill()
+                proc.wait()
+        if getattr(self, "running", []):
             self.stdout.write("Demo stopped.")
