@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from agents.models import Agent
 from campaigns.models import Campaign, CampaignType
+from dialer.compliance import drop_hold_seconds
 from dialer.esl.dialstring import LeadDial, UnsafeValue, is_e164, safe_caller_name
 from dialer.esl.events import CallTimes, LeadAction, Outcome, Result, decide_outcome, durations
 from dialer.models import Call, CallResult
@@ -231,6 +232,9 @@ def call_lost(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:
         call = Call.objects.select_for_update().filter(uuid=call_uuid).first()
         if call is None or call.result != CallResult.PENDING:
             return None
+        elif call.result == CallResult.ABANDONED and lead.campaign.type == CampaignType.PREDICTIVE:
+            hold = drop_hold_seconds(lead.campaign)
+            lifecycle.lead_dropped(lead, now=now, not_before_seconds=hold)
         call.result = CallResult.FAILED
         call.hangup_cause = reason[:40]
         call.hangup_at = now

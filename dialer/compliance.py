@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
-from campaigns.models import AbandonWindow, Campaign
+from campaigns.models import AbandonWindow, Campaign, DropRule
 from dialer.models import Call
 from dialer.pacing.ledger import UK_WINDOW, US_WINDOW, WindowRate
 
@@ -30,6 +30,13 @@ WINDOWS = {AbandonWindow.DAYS_30.value: US_WINDOW, AbandonWindow.HOURS_24.value:
 
 def window_seconds(campaign: Campaign, window: str | None = None) -> float:
     return WINDOWS.get(window or campaign.abandon_window, US_WINDOW)
+
+
+def drop_hold_seconds(campaign: Campaign) -> int:
+    """How long a dropped lead waits before it is dialed again (the campaign's drop rule)."""
+    if campaign.drop_rule == DropRule.NO_REPEAT_72H:
+        return 72 * 3600
+    return campaign.drop_retry_minutes * 60
 
 
 def cap_of(campaign: Campaign) -> float:

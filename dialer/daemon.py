@@ -435,6 +435,8 @@ class Dialer:
             "customer_wait_sla": c.customer_wait_sla,
             "agent_dial_timeout": c.agent_dial_timeout,
             "running": c.run_status == "running",
+            "drop_seconds": c.drop_seconds,
+            "safe_harbor": c.safe_harbor_media,
         }
         self._campaign_cache[campaign_id] = (time.monotonic(), info)
         return info
@@ -707,6 +709,33 @@ class Dialer:
         if live.greeting:
             live.timers.append(gevent_later(live.customer_wait_sla, self._sla_greeting, live))
         live.timers.append(gevent_later(live.agent_dial_timeout, self._hold_music, live))
+        if live.kind == "predictive":
+            cached = self._campaign_cache.get(live.campaign_id)  # filled when it was dialed
+            info = cached[1] if cached else {}
+            drop = float(info.get("drop_seconds") or 2)
+            live.timers.append(gevent_later(drop, self._drop, live, info.get("safe_harbor", "")))
+
+    def _drop(self, live: LiveCall, safe_harbor: str) -> None:
+        """Predictive: no agent within the drop time. The customer hears the safe-harbor
+        message (who called, how to opt out) and the call ends; the hang-up records it as
+        abandoned and the campaign's drop rule holds the lead (dialer.calls)."""
+        if live.done or live.agent_name or live.cancelled:
+            return
+        log.info(
+            "no agent within the drop time: safe-harbor message", extra={"call_uuid": live.uuid}
+        )
+        try:
+            media = dialstring.require_media(safe_harbor) if safe_harbor else ""
+        except dialstring.UnsafeValue:
+            log.error("safe-harbor message not played: bad path", extra={"call_uuid": live.uuid})
+            media = ""
+        if media:
+            # Out of the queue into a one-application dialplan: play, then hang up.
+            self._send(
+                dialstring.uuid_command("uuid_transfer", live.uuid, f"playback:{media}", "inline")
+            )
+        else:
+            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
 
     def _sla_greeting(self, live: LiveCall) -> None:
         if live.done or live.agent_name:

@@ -204,6 +204,32 @@ def lead_attempt_failed(
     )
 
 
+def lead_dropped(
+    lead: Lead, *, now: datetime, not_before_seconds: int, actor: str = "dialer"
+) -> Lead:
+    """A live answer the dialer dropped (no agent within the drop time; safe-harbor message).
+
+    Spends an attempt like any abandon, and the lead is not dialed again for at least
+    ``not_before_seconds`` (the campaign's drop rule: a retry delay, or the UK 72 hours).
+    """
+    attempts = lead.attempts + 1
+    if attempts >= lead.max_attempts:
+        return lead_attempt_failed(lead, now=now, result="abandoned", actor=actor)
+    wait = max(cool_off_seconds(lead, lead.campaign, attempts), not_before_seconds)
+    return transition(
+        lead,
+        S.COOLOFF,
+        now=now,
+        reason=f"abandoned (dropped); attempt {attempts}/{lead.max_attempts}, not before {wait} s",
+        actor=actor,
+        attempts=attempts,
+        last_result="abandoned",
+        next_dial_at=now + timedelta(seconds=wait),
+        reserved_by=None,
+        reserved_until=None,
+    )
+
+
 def lead_connected(lead: Lead, *, now: datetime, actor: str = "dialer") -> Lead:
     """The customer reached an agent."""
     return transition(
