@@ -97,7 +97,9 @@ class Listener(asyncio.Protocol):
     # -- output ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
+        # A peer gone mid-stream: the transport is closing before connection_lost runs;
+        # writing on would only make asyncio log "socket.send() raised exception".
+        if self.transport is not None and not self.closed and not self.transport.is_closing():
             self.transport.write(data)
 
     def close(self) -> None:
