@@ -9,6 +9,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from campaigns.models import RunStatus
 from dialer import compliance, livestate
@@ -247,3 +248,23 @@ def test_pacing_page_explains_and_exports(campaign, client, admin_user, agent):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == compliance.CSV_HEADER
     assert rows[-2][0] == "live_answers"
+
+
+def test_what_if_command_uses_the_measured_statistics(campaign):
+    team(campaign, 10)
+    history(campaign, dials=600, p=0.3)
+    out = io.StringIO()
+    call_command("pacing_whatif", str(campaign.pk), "--hours", "1", "--seeds", "1", stdout=out)
+    text = out.getvalue()
+    assert "10 agents" in text
+    measured = float(text.split("live-answer rate ")[1].split("%")[0])
+    assert 24 <= measured <= 36  # the history was drawn at 30%
+    lines = {line.split(" | ")[0]: line.split(" | ") for line in text.splitlines() if " | " in line}
+    ours, progressive = lines["predictive (project)"], lines["progressive"]
+    assert float(ours[1].rstrip("%")) > float(progressive[1].rstrip("%"))
+    assert float(ours[2].rstrip("%")) <= 3.0
+
+
+def test_what_if_refuses_a_campaign_without_history(campaign):
+    with pytest.raises(CommandError, match="not enough measured calls"):
+        call_command("pacing_whatif", campaign.name)
