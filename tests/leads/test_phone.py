@@ -222,3 +222,62 @@ def test_type_and_region_are_phonenumbers_own(cold_caches: None) -> None:
 )
 def test_random_digits_agree_with_phonenumbers(prefix: str, digits: str, region: str) -> None:
     assert_same(prefix + digits, region)
+
+
+# --- read_many_numbers: the number workers' cheaper digit normalisation ------------------------
+
+
+@pytest.fixture
+def fast_digits():  # type: ignore[no-untyped-def]
+    from phonenumbers import phonenumberutil
+
+    original = phonenumberutil.normalize_digits_only
+    phone.read_many_numbers()
+    yield original
+    phonenumberutil.normalize_digits_only = original
+
+
+def test_only_0_to_9_have_a_digit_value_among_the_ascii_characters() -> None:
+    import unicodedata
+
+    for code in range(128):
+        expected = code - 0x30 if 0x30 <= code <= 0x39 else -1
+        assert unicodedata.digit(chr(code), -1) == expected, code
+
+
+def test_fast_digits_give_phonenumbers_answers_for_every_ascii_character(fast_digits) -> None:  # type: ignore[no-untyped-def]
+    from phonenumbers import phonenumberutil
+
+    fast = phonenumberutil.normalize_digits_only
+    assert fast is not fast_digits
+    for code in range(128):
+        for keep in (False, True):
+            assert fast(chr(code), keep) == fast_digits(chr(code), keep), code
+    text = "".join(chr(code) for code in range(128))
+    assert fast(text) == "0123456789" == fast_digits(text)
+    # Not ASCII: phonenumbers' own function (full-width and Arabic-Indic digits).
+    wide = "+\uff11 \uff12\uff10\uff12 \u0665\u0665\u0665 0143"
+    assert fast(wide) == fast_digits(wide) == "12025550143"
+    phone.read_many_numbers()  # a second call does not wrap it again
+    assert phonenumberutil.normalize_digits_only is fast
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40), keep=st.booleans())
+def test_fast_digits_agree_on_any_text(text: str, keep: bool) -> None:
+    from phonenumbers import phonenumberutil
+
+    original = phonenumberutil.normalize_digits_only
+    fast = phone._ascii_digits_first(original)
+    assert fast(text, keep) == original(text, keep)
+
+
+def test_numbers_read_with_fast_digits_are_read_the_same(fast_digits) -> None:  # type: ignore[no-untyped-def]
+    from phonenumbers import phonenumberutil
+
+    numbers = [*((raw, "US") for raw in SAMPLES), *_example_numbers()]
+    fast = phonenumberutil.normalize_digits_only
+    with_fast = [ours(raw, region) for raw, region in numbers]
+    phonenumberutil.normalize_digits_only = fast_digits
+    assert [ours(raw, region) for raw, region in numbers] == with_fast
+    phonenumberutil.normalize_digits_only = fast
