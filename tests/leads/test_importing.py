@@ -468,3 +468,16 @@ def test_fields_the_import_does_not_set_get_their_model_defaults() -> None:
         if field.has_default() and field.attname not in importing._LeadRules.COLUMNS:
             assert getattr(lead, field.attname) == field.get_default(), field.name
     assert [c for c, _ in importing._unset_defaults()] == ["window_held"]
+
+
+def test_a_naive_import_time_is_read_as_utc() -> None:
+    campaign = CampaignFactory()
+    naive = NOW.replace(tzinfo=None)
+    report = lead_import_csv(
+        campaign=campaign,
+        fileobj=io.BytesIO(b"number,priority,first_name\n+12025550143,1,Ada\n"),
+        now=naive,
+        actor="tester",
+    )
+    assert report.ok, report.summary()
+    assert Lead.objects.get(campaign=campaign).next_dial_at == NOW
