@@ -427,6 +427,7 @@ class Core:
         self.session_id = itertools.count(1)
         self.peak_channels = 0
         self.peak_ringing = 0
+        self._ringing = 0
         self.originate_log: list[str] = []
         self.started = clock.now()
         self.global_vars: dict[str, str] = {"hostname": hostname}
@@ -539,14 +540,15 @@ class Core:
         }
         ch.variables = {**base, **variables}
         self.channels[uuid] = ch
+        if direction == "outbound":
+            self._ringing += 1  # an outbound leg rings until answered or gone
         self.session_count += 1
         self.peak_channels = max(self.peak_channels, len(self.channels))
         return ch
 
     def ringing_count(self) -> int:
-        return sum(
-            1 for c in self.channels.values() if c.direction == "outbound" and not c.is_answered
-        )
+        """Outbound legs up and not answered (kept as a counter: asked on every ring)."""
+        return self._ringing
 
     # -- state changes -----------------------------------------------------------------
 
@@ -582,6 +584,8 @@ class Core:
         if not ch.alive or ch.is_answered:
             return
         ch.answered_us = self.clock.now_us()
+        if ch.direction == "outbound":
+            self._ringing -= 1
         ch.answer_state = "answered"
         ch.codec = ch.codec or ("PCMU", 8000, 64000)
         if ch.outcome is not None:
@@ -654,7 +658,9 @@ class Core:
         ch.state = "CS_DESTROY"
         self.fire_channel("CHANNEL_STATE", ch)
         ch.destroyed = True
-        self.channels.pop(ch.uuid, None)
+        gone = self.channels.pop(ch.uuid, None) is not None
+        if gone and ch.direction == "outbound" and not ch.is_answered:
+            self._ringing -= 1
         ch.gone.set()
         if other is not None:
             ch.bridged_to = None

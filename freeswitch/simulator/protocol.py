@@ -29,10 +29,23 @@ def _is_pct_upper(data: bytes, i: int) -> bool:
     return i + 2 < len(data) and data[i + 1] in _HEXU and data[i + 2] in _HEXU
 
 
+_ENCODED: dict[str, str] = {}  # most values repeat (host names, states, variables)
+
+
 def url_encode(value: str) -> str:
     """URL-encode a header value as FreeSWITCH does for plain events."""
     if not value:
         return value
+    hit = _ENCODED.get(value)
+    if hit is not None:
+        return hit
+    if len(_ENCODED) > 200_000:
+        _ENCODED.clear()
+    _ENCODED[value] = out = _url_encode(value)
+    return out
+
+
+def _url_encode(value: str) -> str:
     # Fast path: most values (uuids, numbers, names) need no escaping.
     if _SAFE_ASCII.issuperset(value):
         return value

@@ -66,6 +66,8 @@ class Listener(asyncio.Protocol):
         self.lost = 0
         self.logging = False  # after `log <level>`, until `nolog`
         self.closed = False
+        self._out: list[bytes] = []
+        self._out_scheduled = False
         self.commands: asyncio.Queue[Command | None] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
 
@@ -97,13 +99,27 @@ class Listener(asyncio.Protocol):
     # -- output ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
+        # Frames written in one loop iteration go out in one send (in order): one
+        # system call per burst of events rather than per event.
+        if self.transport is None or self.closed:
+            return
+        self._out.append(data)
+        if not self._out_scheduled:
+            self._out_scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_out)
+
+    def _send_out(self) -> None:
+        self._out_scheduled = False
+        data = b"".join(self._out)
+        self._out.clear()
         # A peer gone mid-stream: the transport is closing before connection_lost runs;
         # writing on would only make asyncio log "socket.send() raised exception".
-        if self.transport is not None and not self.closed and not self.transport.is_closing():
+        if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
+            self._send_out()  # what was written before the close still goes out
             self.closed = True
             self.server.listeners.discard(self)
             self.transport.close()

@@ -221,3 +221,15 @@ def test_per_leg_variables_failover_and_applications(client: RawEslClient) -> No
     br = client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_BRIDGE", timeout=10)
     assert br["Bridge-A-Unique-ID"] == "br-1"
     assert br["Other-Leg-Destination-Number"] == "1001"
+
+
+def test_stats_count_ringing_legs(sim: Simulator, client: RawEslClient) -> None:
+    client.command("event plain CHANNEL_PROGRESS CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE")
+    client.command("bgapi originate {origination_uuid=r-1}sofia/gateway/gw/+15552220000 &park()")
+    client.command("bgapi originate {origination_uuid=r-2}sofia/gateway/gw/+15556660000 &park()")
+    client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_ANSWER" and d["Unique-ID"] == "r-2")
+    assert sim.stats()["ringing"] == 1  # r-1 still rings, r-2 answered
+    client.api("uuid_kill r-1")
+    client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
+    st = sim.stats()
+    assert (st["ringing"], st["peak_ringing"], st["channels"]) == (0, 2, 1)
