@@ -82,6 +82,17 @@ class CampaignAdmin(admin.ModelAdmin):
             "Progressive only",
             {"fields": ("customer_wait_sla", "greeting_media", "agent_dial_timeout")},
         ),
+        (
+            "Predictive only: abandon cap and drops",
+            {
+                "fields": (
+                    ("abandon_cap", "abandon_window"),
+                    ("drop_seconds", "safe_harbor_media"),
+                    ("drop_rule", "drop_retry_minutes"),
+                    "max_lines_per_agent",
+                )
+            },
+        ),
         ("Push Preview only", {"fields": ("preview_timeout",)}),
         (
             "Dial By Timezone",

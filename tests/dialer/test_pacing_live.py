@@ -268,3 +268,11 @@ def test_what_if_command_uses_the_measured_statistics(campaign):
 def test_what_if_refuses_a_campaign_without_history(campaign):
     with pytest.raises(CommandError, match="not enough measured calls"):
         call_command("pacing_whatif", campaign.name)
+
+
+def test_admin_sets_the_predictive_compliance_settings(campaign, client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    assert "Predictive only: abandon cap and drops" in page
+    for field in ("abandon_cap", "abandon_window", "safe_harbor_media", "drop_rule"):
+        assert f'name="{field}"' in page
