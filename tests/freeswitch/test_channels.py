@@ -233,3 +233,21 @@ def test_stats_count_ringing_legs(sim: Simulator, client: RawEslClient) -> None:
     client.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
     st = sim.stats()
     assert (st["ringing"], st["peak_ringing"], st["channels"]) == (0, 2, 1)
+
+
+def test_uuid_transfer_runs_the_dialplan_extension() -> None:
+    scenario = {"dialplan": {"busy_me": [["hangup", "USER_BUSY"]]}}
+    with Simulator(scenario=scenario, time_scale=50, heartbeat_interval=3600) as s:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CHANNEL_EXECUTE CHANNEL_UNPARK CHANNEL_HANGUP_COMPLETE")
+        assert c.api("originate {origination_uuid=xf-1}null/a &park()") == "+OK xf-1\n"
+        assert c.api("uuid_transfer xf-1 busy_me") == "+OK\n"
+        done = c.wait_event(lambda d: d.get("Event-Name") == "CHANNEL_HANGUP_COMPLETE")
+        assert done["Hangup-Cause"] == "USER_BUSY"
+        names = [(e["Event-Name"], e.get("Application")) for e in c.events()]
+        assert names == [
+            ("CHANNEL_EXECUTE", "park"), ("CHANNEL_UNPARK", None),
+            ("CHANNEL_EXECUTE", "hangup"), ("CHANNEL_HANGUP_COMPLETE", None),
+        ]  # fmt: skip
+        assert c.api("uuid_transfer xf-1 busy_me") == "-ERR No such channel!\n"
