@@ -133,7 +133,7 @@ def _agents(
     out = []
     for name, agent in seen.items():
         status, state = agent.get("status", ""), agent.get("state", "")
-        if status == ON_BREAK:
+        if status == ON_BREAK or state == "Idle":  # mod_callcenter offers Idle agents nothing
             out.append(AgentSnapshot(AgentState.BREAK, t))
         elif status not in AVAILABLE:
             continue  # logged out: not part of the campaign now

@@ -100,6 +100,8 @@ def test_no_agent_logged_in_stops_dialing_at_once(campaign):
     assert "No agent" in reason
     live = publish(dict.fromkeys(names, ("On Break", "Waiting")), available=0)
     assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == 0
+    live = publish(dict.fromkeys(names, ("Available", "Idle")), available=0)
+    assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == 0
 
 
 def test_no_dialer_connected_dials_nothing(campaign):
