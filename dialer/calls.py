@@ -109,9 +109,22 @@ def call_record_answer(*, call_uuid: str, at: datetime, amd_result: str = "") ->
 
 def call_record_agent_answered(*, call_uuid: str, at: datetime, agent_name: str) -> None:
     agent = Agent.objects.filter(name=agent_name).select_related("user").first()
-    Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(
+    updated = Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(
         agent_answered_at=at, **_agent_fields(agent, agent_name)
     )
+    if updated:
+        _tell_desk("bridged", call_uuid, agent_name, at)
+
+
+def _tell_desk(event: str, call_uuid: str, agent_name: str | None, now: datetime) -> None:
+    """The agent's desktop hears what happened to the call (agents.desktop.services.desk_event:
+    the lead card at the bridge, wrap-up at the hang-up). A desk failure never fails the call."""
+    from agents.desktop.services import desk_event
+
+    try:
+        desk_event(event=event, call_uuid=call_uuid, agent_name=agent_name or None, now=now)
+    except Exception:
+        log.exception("desk not told", extra={"call_uuid": call_uuid, "desk_event": event})
 
 
 def _agent_fields(agent: Agent | None, agent_name: str) -> dict[str, object]:
@@ -199,6 +212,7 @@ def call_finish(
             "reason": outcome.reason,
         },
     )
+    _tell_desk("ended", call_uuid, agent_name, now)
     return Finished(call, outcome, lead_state)
 
 
@@ -242,6 +256,7 @@ def call_lost(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:
         outcome = Outcome(Result.FAILED, LeadAction.RETRY, reason)
         lead_state = _move_lead(call, outcome, now=now)
     log.warning("call lost", extra={"call_uuid": call_uuid, "reason": reason})
+    _tell_desk("ended", call_uuid, None, now)
     return Finished(call, outcome, lead_state)
 
 

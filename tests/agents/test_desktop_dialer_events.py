@@ -1,0 +1,99 @@
+"""The dialer's call services tell the agent's desk (dialer.calls → desk_event): the bridge
+brings the lead card, the hang-up starts wrap-up, a preview dial that never reached the
+customer leaves the desk idle with a message. The browser tests with the simulator
+(test_desktop_browser_live.py) show the same through the page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from agents.desktop import dialer_bridge, services
+from agents.models import AgentMessage, DeskCallState, MessageKind
+from dialer import calls as call_services
+from dialer.esl.events import CallTimes
+from dialer.models import CallResult
+from leads.models import LeadState
+from tests.factories import NOW, CallFactory, CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def freeswitch(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dialer_bridge, "fs_api", lambda command: "+OK")
+
+
+@pytest.fixture
+def ready(agent):  # type: ignore[no-untyped-def]
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_go_ready(agent=agent, now=NOW)
+    return agent
+
+
+def _dialing_call(queue, **call_fields):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, run_status="running")
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING, first_name="Maria")
+    return CallFactory(lead=lead, campaign=campaign, dialed_at=NOW, **call_fields)
+
+
+def test_bridge_then_hangup_reach_the_desk(ready, queue):
+    queue.wrap_up_time = 10
+    queue.save()
+    call = _dialing_call(queue)
+    answered = NOW + timedelta(seconds=3)
+    call_services.call_record_agent_answered(
+        call_uuid=str(call.uuid), at=answered, agent_name=ready.name
+    )
+    desk = services.desk_for(ready)
+    assert (desk.call_state, desk.call_id, desk.lead_id) == (
+        DeskCallState.TALKING,
+        call.pk,
+        call.lead_id,
+    )
+
+    hangup = NOW + timedelta(seconds=40)
+    times = CallTimes(dialed_at=NOW, answered_at=answered, agent_answered_at=answered)
+    call_services.call_finish(
+        call_uuid=str(call.uuid),
+        now=hangup,
+        times=times,
+        hangup_cause="NORMAL_CLEARING",
+        agent_name=ready.name,
+    )
+    desk = services.desk_for(ready)
+    assert desk.call_state == DeskCallState.WRAP_UP
+    assert desk.wrap_up_until == hangup + timedelta(seconds=10)
+    call.refresh_from_db()
+    assert call.result == CallResult.CONNECTED
+
+
+def test_a_preview_dial_the_agent_never_answered_frees_the_desk(ready, queue):
+    call = _dialing_call(queue, agent=ready)
+    desk = services.desk_for(ready)
+    desk.call_state, desk.call, desk.lead = DeskCallState.DIALING, call, call.lead
+    desk.save()  # as after Connect on the card (services.agent_connect_card)
+
+    call_services.call_lost(call_uuid=str(call.uuid), now=NOW, reason="AGENT_NO_ANSWER")
+    assert services.desk_for(ready).call_state == DeskCallState.IDLE
+    assert AgentMessage.objects.filter(
+        agent=ready, kind=MessageKind.SYSTEM, title__startswith="Call not connected"
+    ).exists()
+
+
+def test_a_desk_failure_never_fails_the_call(ready, queue, monkeypatch):
+    call = _dialing_call(queue)
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("desk down")
+
+    monkeypatch.setattr(services, "desk_event", broken)
+    call_services.call_finish(
+        call_uuid=str(call.uuid),
+        now=NOW,
+        times=CallTimes(dialed_at=NOW),
+        hangup_cause="NO_ANSWER",
+    )
+    call.refresh_from_db()
+    assert call.result == CallResult.NO_ANSWER
