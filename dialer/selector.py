@@ -194,10 +194,10 @@ def _take_eligible(
             cycle_pass=cycle_pass,
             agent=for_agent,
             callbacks_due=callbacks_due,
+            # Rows this transaction took are still due, and its own locks do not make SKIP
+            # LOCKED pass over them: a later round must leave them out itself.
+            exclude=[lead.pk for lead, _ in taken],
         )
-        # A later round reads the rows this one took again (still due, and our own locks do
-        # not skip them): only the others are new candidates.
-        candidates = [c for c in candidates if all(c.pk != t.pk for t, _ in taken)]
         if not candidates:
             break
         dnc = {lead.number for lead in candidates if getattr(lead, "on_dnc", False)}
@@ -239,12 +239,15 @@ def _candidates(
     cycle_pass: int | None,
     agent: Agent | None,
     callbacks_due: bool = True,
+    exclude: list[int] | None = None,
 ) -> list[Lead]:
     # The Do-Not-Call check rides on the same query (an index probe per candidate).
     blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
         Q(campaign=None) | Q(campaign=campaign)
     )
     due = _dialable(campaign, now).annotate(on_dnc=Exists(blocked))
+    if exclude:
+        due = due.exclude(pk__in=exclude)
     locked: list[Lead] = []
     # Personal callbacks only ever go to their agent.
     if agent is not None:

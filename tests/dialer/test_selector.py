@@ -124,6 +124,24 @@ def test_a_lead_outside_its_window_is_held_until_it_opens_with_the_reason_shown(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_full_batch_with_a_held_lead_is_filled_from_the_rest_of_the_list():
+    campaign = running_campaign()
+    held = LeadFactory(
+        campaign=campaign,
+        priority=9,
+        timezone="America/Los_Angeles",
+        timezones=["America/Los_Angeles"],
+    )
+    first = LeadFactory(campaign=campaign, priority=8)
+    second = LeadFactory(campaign=campaign, priority=7)
+    LeadFactory(campaign=campaign, priority=1)
+    calls = selector.select_for_dialing(campaign, now=NOW, limit=2)
+    assert [c.lead_id for c in calls] == [first.pk, second.pk]
+    held.refresh_from_db()
+    assert held.window_held
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_dial_deadline_is_the_window_close_when_that_comes_first():
     campaign = running_campaign()
     LeadFactory(campaign=campaign)
