@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -131,3 +131,56 @@ def test_sample_csv_imports_cleanly() -> None:
     )
     assert report.ok, report.summary()
     assert report.imported == 3
+
+
+def test_times_are_the_account_timezone_for_every_instant(settings) -> None:  # type: ignore[no-untyped-def]
+    """The export reads times as text and converts each distinct one once: the same text as
+    converting the datetime itself, across DST changes, with microseconds and repeats."""
+    from zoneinfo import ZoneInfo
+
+    settings.ACCOUNT_TIMEZONE = "America/New_York"
+    zone = ZoneInfo("America/New_York")
+    campaign = CampaignFactory()
+    times = [NOW + timedelta(hours=7 * i, microseconds=999_999 * (i % 2)) for i in range(60)]
+    times += [datetime(2026, 3, 8, 6, 59, 59, 500_000, tzinfo=UTC)]  # just before the change
+    times += [datetime(2026, 11, 1, 6, 0, tzinfo=UTC)]  # the repeated hour
+    for i, when in enumerate(times + times[:5]):
+        LeadFactory(
+            campaign=campaign,
+            number=f"+1202555{i:04d}",
+            next_dial_at=when,
+            last_dialed_at=None if i % 3 else when - timedelta(minutes=1),
+        )
+    rows = export(Lead.objects.filter(campaign=campaign))
+    leads = list(Lead.objects.filter(campaign=campaign).order_by("id"))
+    assert len(rows) == len(leads) == 67
+    for row, lead in zip(rows, leads, strict=True):
+        shown = lead.next_dial_at.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+        assert row["next_dial_time"] == shown
+        last = lead.last_dialed_at
+        expected = last.astimezone(zone).isoformat(sep=" ", timespec="seconds") if last else ""
+        assert row["last_dialed_time"] == expected
+    assert rows[60]["next_dial_time"] == "2026-03-08 01:59:59-05:00"
+    assert rows[61]["next_dial_time"] == "2026-11-01 01:00:00-05:00"
+
+
+def test_export_streams_inside_a_transaction() -> None:
+    """A cursor outside a transaction is WITH HOLD: PostgreSQL would copy every row first.
+    The export's own transaction is where its SET LOCAL settings apply."""
+    from django.db import connection
+
+    campaign = CampaignFactory()
+    LeadFactory(campaign=campaign)
+    seen = []
+
+    def spy(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        export(Lead.objects.filter(campaign=campaign))
+    assert [sql for sql in seen if sql.startswith("SET LOCAL")] == [
+        "SET LOCAL TimeZone = 'UTC'",
+        "SET LOCAL DateStyle = 'ISO'",
+        "SET LOCAL cursor_tuple_fraction = 1.0",
+    ]
