@@ -27,6 +27,15 @@ MONTH_CHOICES = [(i, calendar.month_abbr[i]) for i in range(1, 13)]
 
 # Shown, and taken from the form, only when the campaign's type is Progressive.
 PROGRESSIVE_FIELDS = ("customer_wait_sla", "greeting_media", "agent_dial_timeout")
+PREDICTIVE_FIELDS = (
+    "abandon_cap",
+    "abandon_window",
+    "drop_seconds",
+    "safe_harbor_media",
+    "drop_rule",
+    "drop_retry_minutes",
+    "max_lines_per_agent",
+)
 # Shown, and taken from the form, only when the campaign's type is Push Preview.
 PUSH_PREVIEW_FIELDS = ("preview_timeout",)
 # Edited in the page's Leads section, outside the main <form> element (it holds the upload and
@@ -68,6 +77,7 @@ class CampaignForm(forms.ModelForm):
             "greeting_media",
             "agent_dial_timeout",
             "preview_timeout",
+            *PREDICTIVE_FIELDS,
             "tz_window_enabled",
             "tz_window_from",
             "tz_window_to",
@@ -121,6 +131,8 @@ class CampaignForm(forms.ModelForm):
                 ignored += PROGRESSIVE_FIELDS
             if kind != CampaignType.PUSH_PREVIEW:
                 ignored += PUSH_PREVIEW_FIELDS
+            if kind != CampaignType.PREDICTIVE:
+                ignored += PREDICTIVE_FIELDS
             for name in ignored:
                 self.fields[name].disabled = True
 

@@ -496,3 +496,32 @@ def test_hostile_lead_text_is_escaped_in_the_lead_list(admin_client, campaign): 
         assert "<b>bold</b>" not in body, url
     body = admin_client.get(f"/campaigns/{campaign.pk}/edit/").content.decode()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+
+
+def test_predictive_options_are_set_in_the_builder(admin_client, campaign):  # type: ignore[no-untyped-def]
+    body = admin_client.get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert 'data-show-for="predictive"' in body
+    assert 'name="safe_harbor_media"' in body
+    predictive = {
+        "abandon_cap": "2.50",
+        "abandon_window": "24h",
+        "drop_seconds": 2,
+        "safe_harbor_media": "/sounds/acme-optout.wav",
+        "drop_rule": "no_repeat_72h",
+        "drop_retry_minutes": 90,
+        "max_lines_per_agent": "2.5",
+    }
+    # Ignored for another type (hidden there): the saved values stay.
+    data = payload(campaign.queue, name="Renewals", **predictive)
+    response = admin_client.post(f"/campaigns/{campaign.pk}/edit/", data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    campaign.refresh_from_db()
+    assert (campaign.safe_harbor_media, campaign.abandon_window) == ("", "30d")
+    data.update(type="predictive")
+    response = admin_client.post(f"/campaigns/{campaign.pk}/edit/", data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    campaign.refresh_from_db()
+    assert campaign.type == "predictive"
+    assert campaign.safe_harbor_media == "/sounds/acme-optout.wav"
+    assert (campaign.abandon_window, campaign.drop_rule) == ("24h", "no_repeat_72h")
+    assert float(campaign.abandon_cap) == 2.5
