@@ -278,3 +278,20 @@ def test_admin_sets_the_predictive_compliance_settings(campaign, client, admin_u
     assert "Predictive only: abandon cap and drops" in page
     for field in ("abandon_cap", "abandon_window", "safe_harbor_media", "drop_rule"):
         assert f'name="{field}"' in page
+
+
+def test_the_selector_dials_a_predictive_campaign_through_the_seam(campaign):
+    from dialer import selector
+
+    names = team(campaign, 3)
+    LeadFactory.create_batch(10, campaign=campaign)
+    publish(dict.fromkeys(names, ("Available", "Waiting")), available=3)
+    result = selector.tick_campaign(campaign, now=NOW, snapshots=livestate.node_snapshots())
+    assert result.placed == 3
+    assert "Warm-up" in result.reason
+    again = selector.tick_campaign(campaign, now=NOW, snapshots=livestate.node_snapshots())
+    assert again.placed == 0  # three calls ringing cover the three idle agents
+    publish(dict.fromkeys(names, ("Logged Out", "Waiting")), available=0)
+    gone = selector.tick_campaign(campaign, now=NOW, snapshots=livestate.node_snapshots())
+    assert gone.placed == 0
+    assert "No agent" in gone.reason
