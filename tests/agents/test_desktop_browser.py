@@ -4,7 +4,9 @@ The dialer's part ("the customer is bridged to the agent", "the call hung up", "
 card is reserved for the agent") is driven by calling the same desktop services the dialer
 daemon calls (agents.desktop.services.desk_event / desk_card_offered); FreeSWITCH commands
 (status, uuid_kill) are captured instead of sent. Everything the agent does goes through the
-page: clicks, keyboard, the event stream.
+page: clicks, keyboard, the event stream. test_desktop_browser_live.py runs the Progressive,
+Preview and Push Preview flows again with no stand-in: the real selector, the dialer daemon and
+the FreeSWITCH simulator.
 """
 
 from __future__ import annotations
