@@ -232,6 +232,9 @@ def _move_lead(call: Call, outcome: Outcome, *, now: datetime) -> str | None:
             lifecycle.lead_mark_voicemail(lead, now=now, actor="dialer")
         elif outcome.lead_action == LeadAction.RETRY:
             lifecycle.lead_return_to_retry(lead, now=now, reason=outcome.reason)
+        elif call.result == CallResult.ABANDONED and lead.campaign.type == CampaignType.PREDICTIVE:
+            hold = drop_hold_seconds(lead.campaign)
+            lifecycle.lead_dropped(lead, now=now, not_before_seconds=hold)
         else:
             lifecycle.lead_attempt_failed(lead, now=now, result=call.result)
     except lifecycle.StaleLead:
@@ -246,9 +249,6 @@ def call_lost(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:
         call = Call.objects.select_for_update().filter(uuid=call_uuid).first()
         if call is None or call.result != CallResult.PENDING:
             return None
-        elif call.result == CallResult.ABANDONED and lead.campaign.type == CampaignType.PREDICTIVE:
-            hold = drop_hold_seconds(lead.campaign)
-            lifecycle.lead_dropped(lead, now=now, not_before_seconds=hold)
         call.result = CallResult.FAILED
         call.hangup_cause = reason[:40]
         call.hangup_at = now
