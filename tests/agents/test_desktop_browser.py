@@ -47,9 +47,7 @@ def phone(monkeypatch):  # type: ignore[no-untyped-def]
         return "+OK"
 
     monkeypatch.setattr(dialer_bridge, "fs_api", api)
-    monkeypatch.setattr(dialer_bridge, "_send_control", lambda command: sent.append("preview"))
-    if hasattr(dialer_preview, "send_control"):  # the dialer's own preview service
-        monkeypatch.setattr(dialer_preview, "send_control", lambda command: sent.append("preview"))
+    monkeypatch.setattr(dialer_preview, "send_control", lambda command: sent.append("preview"))
 
     def hangup(call: Call) -> None:
         sent.append(f"uuid_kill {call.uuid}")
