@@ -32,7 +32,7 @@ from campaigns.models import Campaign
 from campaigns.services import assert_leads_editable
 
 from .models import DoNotCall, Lead, LeadState
-from .phone import InvalidNumber, NumberInfo, parse_number, parse_numbers, read_many_numbers
+from .phone import InvalidNumber, NumberRead, parse_number, parse_numbers, read_many_numbers
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +243,10 @@ class _LeadRules:
         values: dict[str, str],
         line: int,
         crm_data: dict[str, Any] | None = None,
-        parsed: NumberInfo | str | None = None,
+        parsed: NumberRead | str | None = None,
     ) -> tuple[Any, ...] | list[str]:
         """The new lead's row, or the reasons it is rejected. `parsed`: the number already
-        read by a worker process (its NumberInfo, or why it is invalid)."""
+        read by a worker process (its NumberInfo as a tuple, or why it is invalid)."""
         reasons: list[str] = []
         e164 = ""
         zones: tuple[str, ...] = ()
@@ -262,7 +262,7 @@ class _LeadRules:
             if isinstance(parsed, str):
                 reasons.append(f"invalid number {_quote(raw_number)}: {parsed}")
             else:
-                e164, zones = parsed.e164, parsed.timezones
+                e164, _region, zones = parsed
         if not values.get("first_name"):
             reasons.append("first name is missing")
         for key, (label, limit) in _TEXT_LIMITS.items():
@@ -448,7 +448,7 @@ _PARSE_BATCH = 2_000
 
 def _with_numbers(
     rows: Iterable[_Row], workers: int
-) -> Iterator[tuple[int, dict[str, str], dict[str, Any] | None, NumberInfo | str | None]]:
+) -> Iterator[tuple[int, dict[str, str], dict[str, Any] | None, NumberRead | str | None]]:
     """The rows with their numbers read, by `workers` processes when there are 2 or more.
 
     Reading numbers (phonenumbers) is most of an import's time; the processes read batches
@@ -465,7 +465,7 @@ def _with_numbers(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=read_many_numbers,
     )
-    pending: deque[tuple[list[_Row], Future[list[NumberInfo | str]]]] = deque()
+    pending: deque[tuple[list[_Row], Future[list[NumberRead | str]]]] = deque()
     try:
         source = iter(rows)
         while batch := list(islice(source, _PARSE_BATCH)):
@@ -480,8 +480,8 @@ def _with_numbers(
 
 
 def _joined(
-    batch: list[_Row], future: Future[list[NumberInfo | str]]
-) -> Iterator[tuple[int, dict[str, str], dict[str, Any] | None, NumberInfo | str | None]]:
+    batch: list[_Row], future: Future[list[NumberRead | str]]
+) -> Iterator[tuple[int, dict[str, str], dict[str, Any] | None, NumberRead | str | None]]:
     for (line, values, crm_data), parsed in zip(batch, future.result(), strict=True):
         yield line, values, crm_data, parsed
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType, phonenumberutil
@@ -43,11 +43,14 @@ class InvalidNumber(ValueError):
     """The text is not a valid, dialable telephone number."""
 
 
-@dataclass(frozen=True)
-class NumberInfo:
+class NumberInfo(NamedTuple):
     e164: str
     region: str | None
     timezones: tuple[str, ...]
+
+
+# NumberInfo as a plain tuple: what number workers send back (see parse_numbers).
+NumberRead = tuple[str, str | None, tuple[str, ...]]
 
 
 def to_e164(raw: str, default_region: str) -> str:
@@ -81,16 +84,21 @@ def parse_number(raw: str, default_region: str) -> NumberInfo:
     return NumberInfo(e164=e164, region=region, timezones=zones)
 
 
-def parse_numbers(raws: list[str], default_region: str) -> list[NumberInfo | str]:
-    """parse_number for a batch: each result, or the InvalidNumber reason as text.
+def parse_numbers(raws: list[str], default_region: str) -> list[NumberRead | str]:
+    """parse_number for a batch: each result as a plain tuple (e164, region, timezones), or
+    the InvalidNumber reason as text.
 
-    Plain data in and out, so a big import can hand batches to worker processes."""
-    results: list[NumberInfo | str] = []
+    Plain data in and out, so a big import can hand batches to worker processes. Plain
+    tuples of text, not NumberInfo: they pickle small, and while a batch waits to be used the
+    garbage collector stops tracking them (it does so only for exact tuples)."""
+    results: list[NumberRead | str] = []
     for raw in raws:
         try:
-            results.append(parse_number(raw, default_region))
+            info = parse_number(raw, default_region)
         except InvalidNumber as exc:
             results.append(str(exc))
+        else:
+            results.append((info.e164, info.region, info.timezones))
     return results
 
 

@@ -7,6 +7,8 @@ timezones for numbers of every country, including after its caches have filled.
 
 from __future__ import annotations
 
+import gc
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -157,10 +159,15 @@ def test_invalid_numbers_give_the_same_reasons_as_before(cold_caches: None) -> N
         with pytest.raises(InvalidNumber) as info:
             parse_number(raw, "US")
         assert str(info.value) == reason, raw
-    assert parse_numbers(["+1 999 123 4567", "+12025550143"], "US") == [
+    batch = parse_numbers(["+1 999 123 4567", "+12025550143"], "US")
+    assert batch == [
         "not a valid number for its country",
         NumberInfo("+12025550143", "US", ("America/New_York",)),
     ]
+    # Exact tuples: pickled small, and untracked by the garbage collector while they wait.
+    assert type(batch[1]) is tuple
+    gc.collect()
+    assert not gc.is_tracked(batch[1])
 
 
 def _example_numbers() -> list[tuple[str, str]]:
