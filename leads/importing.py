@@ -73,6 +73,7 @@ _TEXT_LIMITS: dict[str, tuple[str, int]] = {
     "extension": ("extension", _max_length("extension")),
     "note": ("note", 10_000),
 }
+_TEXT_LIMIT_ROWS = tuple((key, label, limit) for key, (label, limit) in _TEXT_LIMITS.items())
 _COUNTS = {
     "priority": ("priority", -_INT_MAX, _INT_MAX),
     "retries": ("retries", 1, 100),
@@ -174,6 +175,9 @@ def _number_key(e164: str) -> int:
     return int(e164[1:])
 
 
+_NEW = LeadState.NEW
+
+
 class _LeadRules:
     """Validates one lead's values and turns them into a row for the lead table."""
 
@@ -250,7 +254,8 @@ class _LeadRules:
         reasons: list[str] = []
         e164 = ""
         zones: tuple[str, ...] = ()
-        raw_number = values.get("number", "")
+        get = values.get
+        raw_number = get("number", "")
         if not raw_number:
             reasons.append("number is missing")
         else:
@@ -263,13 +268,13 @@ class _LeadRules:
                 reasons.append(f"invalid number {_quote(raw_number)}: {parsed}")
             else:
                 e164, _region, zones = parsed
-        if not values.get("first_name"):
+        if not get("first_name"):
             reasons.append("first name is missing")
-        for key, (label, limit) in _TEXT_LIMITS.items():
-            value = values.get(key)
+        for key, label, limit in _TEXT_LIMIT_ROWS:
+            value = get(key)
             if value and len(value) > limit:
                 reasons.append(f"{label} is longer than {limit} characters")
-        if self.priority_required and not values.get("priority"):
+        if self.priority_required and not get("priority"):
             reasons.append("priority is missing")
         priority = _count(values, "priority", reasons)
         retries = _count(values, "retries", reasons)
@@ -300,21 +305,21 @@ class _LeadRules:
             self.campaign_id,
             e164,
             values["first_name"],
-            values.get("last_name", ""),
+            get("last_name", ""),
             priority or 0,
             retries,
-            values.get("ticket_id", ""),
+            get("ticket_id", ""),
             cool_off,
             cool_off_2nd,
             cool_off_3rd,
-            values.get("note", ""),
-            values.get("type", ""),
-            values.get("skill", ""),
-            values.get("extension", ""),
+            get("note", ""),
+            get("type", ""),
+            get("skill", ""),
+            get("extension", ""),
             crm_data or {},
             zones[0] if zones else self.account_tz,
             zones or (self.account_tz,),
-            LeadState.NEW,
+            _NEW,
             0,
             now,
             0,
@@ -370,13 +375,13 @@ class _CopyWriter:
 
     Binary: nothing to escape here, no numbers and times to parse in the server. Each value is
     sent in the binary form of its column's type as the catalog gives it; jsonb columns get
-    jsonb's binary form (version byte 1, then the JSON text), built here and sent as bytes."""
+    jsonb's binary form (version byte 1, then the JSON text), built here as text."""
 
-    _JSONB_VERSION = b"\x01"
+    _JSONB_VERSION = "\x01"
 
     def __init__(self) -> None:
         self.written = 0
-        self._json_cache: dict[tuple[str, ...], bytes] = {}
+        self._json_cache: dict[tuple[str, ...], str] = {}
         by_attname = {f.attname: f.column for f in Lead._meta.concrete_fields}
         self._defaults = tuple(default for _column, default in _unset_defaults())
         self._names = [by_attname[c] for c in _LeadRules.COLUMNS]
@@ -386,7 +391,7 @@ class _CopyWriter:
         self._sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
         self._crm_idx = _LeadRules.COLUMNS.index("crm_data")
         self._tz_idx = _LeadRules.COLUMNS.index("timezones")
-        self._empty_crm = self._JSONB_VERSION + b"{}"
+        self._empty_crm = self._JSONB_VERSION + "{}"
 
     def _column_types(self, cursor: Any) -> list[int]:
         cursor.execute(
@@ -396,9 +401,9 @@ class _CopyWriter:
         )
         oids = dict(cursor.fetchall())
         jsonb = cursor.cursor.adapters.types["jsonb"].oid
-        bytea = cursor.cursor.adapters.types["bytea"].oid
-        # bytea's binary dumper sends the bytes as they are: here, jsonb's binary form.
-        return [bytea if oids[name] == jsonb else oids[name] for name in self._names]
+        text = cursor.cursor.adapters.types["text"].oid
+        # text's binary form is its UTF-8 bytes: here, those of jsonb's binary form.
+        return [text if oids[name] == jsonb else oids[name] for name in self._names]
 
     def __enter__(self) -> _CopyWriter:
         self._cursor = connection.cursor()
@@ -411,15 +416,11 @@ class _CopyWriter:
     def write(self, row: tuple[Any, ...]) -> None:
         values = list(row)
         crm = values[self._crm_idx]
-        values[self._crm_idx] = (
-            self._JSONB_VERSION + json.dumps(crm).encode() if crm else self._empty_crm
-        )
+        values[self._crm_idx] = self._JSONB_VERSION + json.dumps(crm) if crm else self._empty_crm
         zones = values[self._tz_idx]
         cached = self._json_cache.get(zones)
         if cached is None:
-            cached = self._json_cache[zones] = (
-                self._JSONB_VERSION + json.dumps(list(zones)).encode()
-            )
+            cached = self._json_cache[zones] = self._JSONB_VERSION + json.dumps(list(zones))
         values[self._tz_idx] = cached
         values.extend(self._defaults)
         self._copy.write_row(values)
