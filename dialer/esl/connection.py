@@ -64,6 +64,7 @@ class _SafeInboundESL(gs.InboundESL):
         self._on_event = on_event
         self._commands_sent: list[Any] = []
         self._send_lock = gevent.lock.Semaphore()
+        self.queued_commands = False  # set by send_nowait from the ESL thread
         self.command_timeout = timeout
 
     @staticmethod
@@ -88,10 +89,13 @@ class _SafeInboundESL(gs.InboundESL):
             except Exception:
                 # One bad event never stops the reader.
                 log.exception("event handler failed")
-            # Let the commands the handler just queued (send_nowait spawns their sender) go
-            # out now: the reader only yields when the socket is empty, so under a burst of
-            # events an answered customer's `callcenter` would wait for the whole burst.
-            gevent.sleep(0)
+            if self.queued_commands:
+                # Let the commands the handler just queued (send_nowait spawns their sender)
+                # go out now: the reader only yields when the socket is empty, so under a
+                # burst of events an answered customer's `callcenter` would wait for the
+                # whole burst. (Only then: a yield per event costs a loop turn each.)
+                self.queued_commands = False
+                gevent.sleep(0)
             return
         if content_type == "log/data":
             self._read_socket(self.sock_file, int(event.headers["Content-Length"]))
@@ -193,6 +197,8 @@ class EslConnection:
         thread when the reply comes (keep it quick)."""
         if threading.current_thread() is self._thread:
             gevent.spawn(self._send, command, callback)
+            if self._esl is not None:
+                self._esl.queued_commands = True
         elif self._hub is not None:
             self._hub.loop.run_callback_threadsafe(gevent.spawn, self._send, command, callback)
         elif callback is not None:
