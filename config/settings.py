@@ -140,6 +140,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
         "data_folder_in": str(BASE_DIR / "var" / "broker"),
         "data_folder_out": str(BASE_DIR / "var" / "broker"),
         "processed_folder": str(BASE_DIR / "var" / "broker-processed"),
+        # Broadcast (pidbox) messages: without this kombu writes ./control in the working dir.
+        "control_folder": str(BASE_DIR / "var" / "broker-control"),
         "store_processed": False,
     },
 )

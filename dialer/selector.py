@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from agents.models import Agent, AgentStatus, DeskCallState
@@ -281,6 +281,19 @@ def _dial_deadline(verdict: Verdict, now: datetime) -> datetime:
     return deadline
 
 
+@dataclass
+class _Plan:
+    """What one campaign will dial this tick (decided before any lead is touched)."""
+
+    campaign: Campaign
+    want: int
+    rules: DialRules
+    cycle_pass: int | None
+    callbacks_due: bool = True
+    reason: str = ""
+    cards: int = 0
+
+
 def select_for_dialing(
     campaign: Campaign,
     *,
@@ -292,52 +305,75 @@ def select_for_dialing(
 ) -> list[Call]:
     """Take up to `limit` eligible leads, mark them Dialing, create their Calls and hand the
     dial requests to the dialer after commit. Concurrent callers never take the same lead."""
-    if limit <= 0:
-        return []
-    rules = rules or build_rules(campaign)
+    plan = _Plan(campaign, limit, rules or build_rules(campaign), cycle_pass, callbacks_due)
+    return _dial([plan], now=now).get(campaign.pk, [])
+
+
+def _dial(plans: list[_Plan], *, now: datetime) -> dict[int, list[Call]]:
+    """One transaction for every campaign of a tick: a locked selection per campaign, then one
+    UPDATE of the leads, one insert of their history and one of the Calls, one commit (the
+    round trips, not the rows, are what a tick of many campaigns spends its time on)."""
+    plans = [p for p in plans if p.want > 0]
+    out: dict[int, list[Call]] = {}
+    if not plans:
+        return out
     with transaction.atomic():
         _fast_commit()
-        taken = _take_eligible(
-            campaign,
-            now=now,
-            limit=limit,
-            rules=rules,
-            cycle_pass=cycle_pass,
-            callbacks_due=callbacks_due,
-        )
-        if not taken:
-            return []
-        leads = [lead for lead, _ in taken]
-        calls = [
-            Call(
-                uuid=uuid.uuid4(),
-                campaign=campaign,
-                lead=lead,
-                attempt=lead.attempts + 1,
-                number=lead.number,
-                requested_at=now,
-                dial_deadline=_dial_deadline(verdict, now),
+        by_pass: dict[int, list[Lead]] = defaultdict(list)
+        calls: list[Call] = []
+        for plan in plans:
+            campaign = plan.campaign
+            try:
+                taken = _take_eligible(
+                    campaign,
+                    now=now,
+                    limit=min(plan.want, BATCH_LIMIT),
+                    rules=plan.rules,
+                    cycle_pass=plan.cycle_pass,
+                    callbacks_due=plan.callbacks_due,
+                )
+            except DatabaseError:
+                raise  # the transaction is lost: the next tick starts afresh
+            except Exception:
+                log.exception("selection failed", extra={"campaign_id": campaign.pk})
+                continue
+            mine = [
+                Call(
+                    uuid=uuid.uuid4(),
+                    campaign=campaign,
+                    lead=lead,
+                    attempt=lead.attempts + 1,
+                    number=lead.number,
+                    requested_at=now,
+                    dial_deadline=_dial_deadline(verdict, now),
+                )
+                for lead, verdict in taken
+            ]
+            by_pass[campaign.cycle_pass].extend(lead for lead, _ in taken)
+            calls.extend(mine)
+            out[campaign.pk] = mine
+        if not calls:
+            return out
+        for cycle, leads in by_pass.items():
+            lifecycle.transition_locked_batch(
+                leads,
+                LeadState.DIALING,
+                now=now,
+                reason="selected for dialing",
+                actor="selector",
+                last_dialed_at=now,
+                dial_cycle=cycle,
+                not_dialable_reason="",
+                window_held=False,
             )
-            for lead, verdict in taken
-        ]
-        lifecycle.transition_locked_batch(
-            leads,
-            LeadState.DIALING,
-            now=now,
-            reason="selected for dialing",
-            actor="selector",
-            last_dialed_at=now,
-            dial_cycle=campaign.cycle_pass,
-            not_dialable_reason="",
-            window_held=False,
-        )
         Call.objects.bulk_create(calls)
         uuids = [str(c.uuid) for c in calls]
         transaction.on_commit(lambda: _publish(uuids))
     log.info(
-        "leads selected", extra={"campaign_id": campaign.pk, "count": len(calls), "limit": limit}
+        "leads selected",
+        extra={"campaigns": len(out), "count": len(calls), "wanted": sum(p.want for p in plans)},
     )
-    return calls
+    return out
 
 
 _session_fast_commit = False  # run_tick turned it on for the whole connection
@@ -539,16 +575,8 @@ def offer_cards(
     return offered
 
 
-def tick_campaign(
-    campaign: Campaign,
-    *,
-    now: datetime,
-    snapshots: list[dict[str, Any]] | None = None,
-    facts: TickFacts | None = None,
-) -> TickResult:
-    """One tick of one running campaign: how many to dial now, and dial them."""
-    if facts is None:
-        facts = TickFacts.read(now=now, snapshots=snapshots)
+def _plan_campaign(campaign: Campaign, *, now: datetime, facts: TickFacts) -> _Plan | TickResult:
+    """How many calls the campaign should start now (cards are offered here), or why none."""
     snapshots = facts.snapshots
     rules = build_rules(campaign)
     sched = schedule_answer(rules, now)
@@ -602,37 +630,79 @@ def tick_campaign(
             "not yet with an agent"
         )
     want = max(0, min(want, BATCH_LIMIT))
-    calls = select_for_dialing(
-        campaign,
-        now=now,
-        limit=want,
-        rules=rules,
-        cycle_pass=cycle_pass,
-        callbacks_due=campaign.pk in facts.campaign_callbacks,
-    )
     # Another campaign on the same queue, later in this tick, must not count these agents free.
     facts.unconnected[campaign.queue_id] = (
-        facts.unconnected.get(campaign.queue_id, 0) + len(calls) + cards
+        facts.unconnected.get(campaign.queue_id, 0) + want + cards
     )
-    if cycle_pass is not None and len(calls) < want:
-        _close_pass_if_done(campaign)
-    if want and not calls:
+    return _Plan(
+        campaign,
+        want,
+        rules,
+        cycle_pass,
+        callbacks_due=campaign.pk in facts.campaign_callbacks,
+        reason=reason,
+        cards=cards,
+    )
+
+
+def _result(plan: _Plan, calls: list[Call]) -> TickResult:
+    if plan.cycle_pass is not None and len(calls) < plan.want:
+        _close_pass_if_done(plan.campaign)
+    reason = plan.reason
+    if plan.want and not calls:
         reason += "; no lead is dialable now"
-    return TickResult(campaign.pk, len(calls) + cards, reason)
+    return TickResult(plan.campaign.pk, len(calls) + plan.cards, reason)
+
+
+def tick_campaign(
+    campaign: Campaign,
+    *,
+    now: datetime,
+    snapshots: list[dict[str, Any]] | None = None,
+    facts: TickFacts | None = None,
+) -> TickResult:
+    """One tick of one running campaign: how many to dial now, and dial them."""
+    if facts is None:
+        facts = TickFacts.read(now=now, snapshots=snapshots)
+    plan = _plan_campaign(campaign, now=now, facts=facts)
+    if isinstance(plan, TickResult):
+        return plan
+    return _result(plan, _dial([plan], now=now).get(campaign.pk, []))
+
+
+def _lock_key(campaign_id: int) -> str:
+    return f"selector:lock:{campaign_id}"
+
+
+def _acquire_locks(campaign_ids: list[int]) -> dict[int, str]:
+    """Redis locks with expiry, all in one round trip: {campaign id: token} for those won."""
+    if not campaign_ids:
+        return {}
+    tokens = {cid: secrets.token_hex(8) for cid in campaign_ids}
+    pipe = redis_client().pipeline(transaction=False)
+    for cid, token in tokens.items():
+        pipe.set(_lock_key(cid), token, nx=True, px=_LOCK_MS)
+    won = pipe.execute()
+    return {cid: token for (cid, token), ok in zip(tokens.items(), won, strict=True) if ok}
+
+
+def _release_locks(tokens: dict[int, str]) -> None:
+    if not tokens:
+        return
+    pipe = redis_client().pipeline(transaction=False)
+    for cid, token in tokens.items():
+        pipe.eval(_RELEASE, 1, _lock_key(cid), token)
+    pipe.execute()
 
 
 @contextmanager
 def campaign_lock(campaign_id: int) -> Iterator[bool]:
-    """A Redis lock with expiry: a tick never runs twice at once for one campaign."""
-    client = redis_client()
-    key = f"selector:lock:{campaign_id}"
-    token = secrets.token_hex(8)
-    got = bool(client.set(key, token, nx=True, px=_LOCK_MS))
+    """A tick never runs twice at once for one campaign (the lock run_tick takes)."""
+    tokens = _acquire_locks([campaign_id])
     try:
-        yield got
+        yield bool(tokens)
     finally:
-        if got:
-            client.eval(_RELEASE, 1, key, token)
+        _release_locks(tokens)
 
 
 _RELEASE = """
@@ -644,16 +714,18 @@ STATUS_KEY = "selector:status:{}"
 
 
 def run_tick(*, now: datetime) -> list[TickResult]:
-    """Tick every running campaign (the Celery beat task's body)."""
+    """Tick every running campaign (the Celery beat task's body): plan each one, then dial
+    them all in one transaction."""
     global _session_fast_commit
     facts = TickFacts.read(now=now)
-    results: list[TickResult] = []
-    client = redis_client()
-    running = (
+    running = list(
         Campaign.objects.filter(run_status=RunStatus.RUNNING)
         .select_related("queue")
         .prefetch_related("schedule_rows", "tz_slots")
     )
+    tokens = _acquire_locks([c.pk for c in running])
+    results: list[TickResult] = []
+    plans: list[_Plan] = []
     postgres = connection.vendor == "postgresql"
     if postgres and not connection.in_atomic_block:
         with connection.cursor() as cur:
@@ -661,22 +733,34 @@ def run_tick(*, now: datetime) -> list[TickResult]:
         _session_fast_commit = True
     try:
         for campaign in running:
-            with campaign_lock(campaign.pk) as got:
-                if not got:
-                    continue
-                try:
-                    result = tick_campaign(campaign, now=now, facts=facts)
-                except Exception:
-                    log.exception("selector tick failed", extra={"campaign_id": campaign.pk})
-                    continue
-            results.append(result)
-            status = {"at": now.isoformat(), "placed": result.placed, "reason": result.reason}
-            client.set(STATUS_KEY.format(campaign.pk), json.dumps(status), ex=60)
+            if campaign.pk not in tokens:
+                continue  # another tick has it
+            try:
+                plan = _plan_campaign(campaign, now=now, facts=facts)
+            except Exception:
+                log.exception("selector tick failed", extra={"campaign_id": campaign.pk})
+                continue
+            if isinstance(plan, TickResult):
+                results.append(plan)
+            else:
+                plans.append(plan)
+        try:
+            dialed = _dial(plans, now=now)
+        except Exception:
+            log.exception("selection failed", extra={"campaigns": len(plans)})
+            dialed = {}
+        results.extend(_result(plan, dialed.get(plan.campaign.pk, [])) for plan in plans)
     finally:
+        _release_locks(tokens)
         if _session_fast_commit:
             _session_fast_commit = False
             with connection.cursor() as cur:
                 cur.execute("RESET synchronous_commit")
+    pipe = redis_client().pipeline(transaction=False)
+    for result in results:
+        status = {"at": now.isoformat(), "placed": result.placed, "reason": result.reason}
+        pipe.set(STATUS_KEY.format(result.campaign_id), json.dumps(status), ex=60)
+    pipe.execute()
     return results
 
 
