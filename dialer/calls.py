@@ -159,8 +159,10 @@ def call_finish(
 ) -> Finished | None:
     """Complete the Call row and move the lead. None when the call was already finished."""
     with transaction.atomic():
+        # Only the Call row: locking the joined campaign too would make every call end of a
+        # campaign wait for the one before it (and block start/stop).
         call = (
-            Call.objects.select_for_update()
+            Call.objects.select_for_update(of=("self",))
             .select_related("campaign")
             .filter(uuid=call_uuid)
             .first()
