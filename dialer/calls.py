@@ -116,6 +116,17 @@ def call_record_agent_answered(*, call_uuid: str, at: datetime, agent_name: str)
         _tell_desk("bridged", call_uuid, agent_name, at)
 
 
+def call_offered(*, call_uuid: str, at: datetime, agent_name: str) -> None:
+    """mod_callcenter rings an agent for the call (agent-offering): the desk shows the call
+    being set up, so a logout from now on is negotiated."""
+    _tell_desk("offered", call_uuid, agent_name, at)
+
+
+def call_offer_missed(*, call_uuid: str, at: datetime, agent_name: str) -> None:
+    """The offered agent did not take the call (bridge-agent-fail); it may go to another."""
+    _tell_desk("missed", call_uuid, agent_name, at)
+
+
 def _tell_desk(event: str, call_uuid: str, agent_name: str | None, now: datetime) -> None:
     """The agent's desktop hears what happened to the call (agents.desktop.services.desk_event:
     the lead card at the bridge, wrap-up at the hang-up). A desk failure never fails the call."""

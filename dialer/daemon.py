@@ -779,6 +779,21 @@ class Dialer:
             live.in_queue = True
             if live.answer_mono:
                 self.stats.answer_to_queue_ms.append((time.monotonic() - live.answer_mono) * 1e3)
+        elif action in ("agent-offering", "bridge-agent-fail") and live is not None:
+            # The desk shows the call being set up (a logout now is negotiated), and frees
+            # itself when the agent lets it ring out or rejects it.
+            work = (
+                call_services.call_offered
+                if action == "agent-offering"
+                else call_services.call_offer_missed
+            )
+            self.db(
+                live.uuid,
+                work,
+                call_uuid=live.uuid,
+                at=utcnow(),
+                agent_name=event.get("CC-Agent", ""),
+            )
         elif action == "bridge-agent-start" and live is not None:
             live.agent_name = event.get("CC-Agent", "")
             live.times.agent_answered_at = utcnow()

@@ -473,6 +473,26 @@ def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
     desk_tick(agent=agent, now=now)
 
 
+def desk_call_missed(*, agent: Agent, call: Call, now: datetime) -> None:
+    """The agent's phone rang for the call and they did not take it (mod_callcenter may offer
+    it to another agent): the desk is free again, and a pending logout can complete."""
+    with transaction.atomic():
+        desk = _locked_desk(agent)
+        if desk.call_id != call.pk or desk.call_state != DeskCallState.OFFERED:
+            return
+        _message(
+            agent,
+            kind=MessageKind.SYSTEM,
+            title="Missed call",
+            text=f"{call.lead.full_name}: your phone rang but the call did not reach you.",
+            now=now,
+        )
+        _idle(desk, now=now)
+        _update_logout_countdown(agent, desk, now=now)
+        _changed(agent, "call_missed", call_id=call.pk)
+    desk_tick(agent=agent, now=now)
+
+
 def _agent_and_call(call_uuid: str, agent_name: str | None) -> tuple[Agent, Call] | None:
     call = Call.objects.select_related("campaign__queue", "lead").filter(uuid=call_uuid).first()
     if call is None:
@@ -487,13 +507,17 @@ def _agent_and_call(call_uuid: str, agent_name: str | None) -> tuple[Agent, Call
 
 def desk_event(*, event: str, call_uuid: str, agent_name: str | None, now: datetime) -> None:
     """The daemon's vocabulary (a call UUID and a mod_callcenter agent name): `event` is
-    "offered" (agent-offering), "bridged" (bridge-agent-start) or "ended" (hangup). Unknown
-    calls and agents are ignored: not every call has a desktop."""
+    "offered" (agent-offering), "missed" (bridge-agent-fail), "bridged" (bridge-agent-start)
+    or "ended" (hangup). Unknown calls and agents are ignored: not every call has a desktop."""
     found = _agent_and_call(call_uuid, agent_name)
     if found is None:
         return
     agent, call = found
-    handler = {"offered": desk_call_offered, "bridged": desk_call_bridged}.get(event)
+    handler = {
+        "offered": desk_call_offered,
+        "missed": desk_call_missed,
+        "bridged": desk_call_bridged,
+    }.get(event)
     if handler is not None:
         handler(agent=agent, call=call, now=now)
     elif event == "ended":

@@ -97,3 +97,24 @@ def test_a_desk_failure_never_fails_the_call(ready, queue, monkeypatch):
     )
     call.refresh_from_db()
     assert call.result == CallResult.NO_ANSWER
+
+
+def test_an_offer_makes_a_logout_wait_and_a_missed_offer_frees_the_desk(ready, queue):
+    from agents.models import AgentStatus
+
+    call = _dialing_call(queue)
+    # mod_callcenter rings the agent (agent-offering): the call is being set up for them.
+    call_services.call_offered(call_uuid=str(call.uuid), at=NOW, agent_name=ready.name)
+    assert services.desk_for(ready).call_state == DeskCallState.OFFERED
+    result = services.agent_request_logout(agent=ready, now=NOW + timedelta(seconds=1))
+    assert not result.completed
+    assert result.authorized_at is not None
+    # They let it ring out (bridge-agent-fail): the desk is free and the logout completes.
+    call_services.call_offer_missed(
+        call_uuid=str(call.uuid), at=NOW + timedelta(seconds=3), agent_name=ready.name
+    )
+    desk = services.desk_for(ready)
+    assert desk.call_state == DeskCallState.IDLE
+    assert AgentMessage.objects.filter(agent=ready, title="Missed call").exists()
+    ready.refresh_from_db()
+    assert ready.status == AgentStatus.LOGGED_OUT
