@@ -241,11 +241,7 @@ def _candidates(
     callbacks_due: bool = True,
     exclude: list[int] | None = None,
 ) -> list[Lead]:
-    # The Do-Not-Call check rides on the same query (an index probe per candidate).
-    blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
-        Q(campaign=None) | Q(campaign=campaign)
-    )
-    due = _dialable(campaign, now).annotate(on_dnc=Exists(blocked))
+    due = _due_with_dnc(campaign, now)
     if exclude:
         due = due.exclude(pk__in=exclude)
     locked: list[Lead] = []
@@ -263,15 +259,30 @@ def _candidates(
             .select_for_update(skip_locked=True)[: want - len(locked)]
         )
     if len(locked) < want:
-        rest = due.filter(state__in=_NOT_CALLBACK_STATES)
-        if cycle_pass is not None:
-            rest = rest.filter(dial_cycle__lt=cycle_pass)
-        locked += list(
-            rest.order_by("-priority", "next_dial_at", "id").select_for_update(skip_locked=True)[
-                : want - len(locked)
-            ]
-        )
+        rest = list_in_order(due, cycle_pass)
+        locked += list(rest.select_for_update(skip_locked=True)[: want - len(locked)])
     return locked
+
+
+def _due_with_dnc(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
+    # The Do-Not-Call check rides on the same query (an index probe per candidate).
+    blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
+        Q(campaign=None) | Q(campaign=campaign)
+    )
+    return _dialable(campaign, now).annotate(on_dnc=Exists(blocked))
+
+
+def list_in_order(due: QuerySet[Lead], cycle_pass: int | None = None) -> QuerySet[Lead]:
+    """The calling list after the callbacks, in the order of `lead_dialable_idx`."""
+    rest = due.filter(state__in=_NOT_CALLBACK_STATES)
+    if cycle_pass is not None:
+        rest = rest.filter(dial_cycle__lt=cycle_pass)
+    return rest.order_by("-priority", "next_dial_at", "id")
+
+
+def candidate_query(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
+    """The selector's main query, for EXPLAIN (bench, tests): lock with SKIP LOCKED, slice."""
+    return list_in_order(_due_with_dnc(campaign, now))
 
 
 def _dial_deadline(verdict: Verdict, now: datetime) -> datetime:

@@ -226,13 +226,7 @@ def test_the_selection_query_uses_the_partial_index():
     LeadFactory(campaign=campaign)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")  # a tiny table; ask what the plan would use
-        qs = (
-            Lead.objects.filter(
-                campaign=campaign, next_dial_at__lte=NOW, state__in=selector._NOT_CALLBACK_STATES
-            )
-            .order_by("-priority", "next_dial_at", "id")
-            .select_for_update(skip_locked=True)[:100]
-        )
+        qs = selector.candidate_query(campaign, NOW).select_for_update(skip_locked=True)[:100]
         plan = qs.explain()
     assert "lead_dialable_idx" in plan
     assert "Sort" not in plan  # the index gives the order
