@@ -154,11 +154,17 @@ def explain_many(leads: Iterable[Lead], *, now: datetime) -> dict[int, str]:
                 rules, lead_facts(lead, on_dnc=lead.number in dnc), now=now
             )
             reason = verdict.reason
-            if verdict.dialable:
-                if not campaign.is_running:
-                    reason = "campaign stopped"
-                elif not sched.open:
-                    reason = "outside the campaign schedule"
+            due = (
+                lead.state in DIALABLE_STATES
+                and lead.next_dial_at <= now
+                and lead.number not in dnc
+            )
+            # A stopped campaign is the first thing to know about any due lead of it,
+            # whatever the hour; a cool-off or a final state still says its own reason.
+            if due and not campaign.is_running:
+                reason = "campaign stopped"
+            elif verdict.dialable and not sched.open:
+                reason = "outside the campaign schedule"
             reasons[lead.pk] = reason
     return reasons
 

@@ -170,6 +170,10 @@ def test_explain_says_why_a_lead_is_not_dialed():
     campaign.save()
     fresh = LeadFactory(campaign=campaign)
     assert selector.explain(fresh, now=NOW) == "campaign stopped"
+    # Late at night the stopped campaign is still what a supervisor needs to read first.
+    night = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    assert selector.explain(fresh, now=night) == "campaign stopped"
+    assert selector.explain(lead, now=NOW).startswith("cool-off until")
 
 
 def _select_all(campaign_id: int, out: list[int], barrier: threading.Barrier) -> None:
