@@ -16,16 +16,13 @@ production; the calls themselves last a few seconds.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from datetime import time as wall
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import close_old_connections
 from django.test.utils import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -35,14 +32,14 @@ from agents.models import AgentStatus, DeskCallState
 from campaigns.models import CampaignType
 from campaigns.services import campaign_start
 from dialer import daemon as dialer_daemon
-from dialer import handoff, selector
+from dialer import handoff
 from dialer.daemon import Dialer, default_request_source
 from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
 from leads.models import LeadEvent, LeadState
 from tests.browser import log_in
-from tests.dialer.dialer_harness import wait_until
+from tests.dialer.dialer_harness import SelectorTicks, wait_until
 from tests.factories import CampaignFactory, DispositionFactory, LeadFactory
 
 pytest_plugins = ["tests.browser"]
@@ -67,23 +64,6 @@ SCENARIO = {
     # The agent's phone answers mod_callcenter's offers; the customer ends the call.
     "agents": {"default": {"action": "answer", "ring": 0.3, "answer_after": 0.5, "talk": None}},
 }
-
-
-class TickLoop(threading.Thread):
-    """Celery beat's job, faster: the selector's tick every 100 ms on the wall clock."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True, name="selector-ticks")
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            try:
-                selector.run_tick(now=datetime.now(UTC))
-            except Exception:  # keep ticking, like beat does
-                close_old_connections()
-            time.sleep(0.1)
-        close_old_connections()
 
 
 @pytest.fixture
@@ -132,13 +112,12 @@ def phone_system(agent, queue, settings) -> Iterator[dict[str, Any]]:  # type: i
     )
     dialer.start()
     assert dialer.conn.wait_connected(5)
-    ticks = TickLoop()
+    ticks = SelectorTicks(every=0.1)
     ticks.start()
     try:
         yield {"sim": sim, "dialer": dialer, "queue": queue}
     finally:
-        ticks.running = False
-        ticks.join(3)
+        ticks.stop()
         dialer.stop()
         sim.stop()
         legal_all_day.disable()

@@ -10,23 +10,21 @@ are rare in this compressed world; the drop path itself is tested in test_pacing
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 
 import pytest
-from django.db import close_old_connections
 from django.test.utils import override_settings
 
-from dialer import compliance, handoff, selector
+from dialer import compliance, handoff
 from dialer.daemon import Dialer, default_request_source
 from dialer.models import Call, CallResult
 from dialer.pacing import live as pacing_live
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
 from leads.models import Lead
-from tests.dialer.dialer_harness import callcenter_config, wait_until
+from tests.dialer.dialer_harness import SelectorTicks, callcenter_config, wait_until
 from tests.factories import CampaignFactory, QueueFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -50,23 +48,6 @@ SCENARIO = {
     # The safe-harbor transfer: play the message, then the dialplan ends and the call hangs up.
     "dialplan": {f"playback:{SAFE_HARBOR}": [["playback", SAFE_HARBOR]]},
 }
-
-
-class TickLoop(threading.Thread):
-    """Celery beat's job on the wall clock, every 0.2 s (4 simulated seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True, name="selector-ticks")
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            try:
-                selector.run_tick(now=datetime.now(UTC))
-            except Exception:
-                close_old_connections()
-            time.sleep(0.2)
-        close_old_connections()
 
 
 @pytest.fixture
@@ -136,14 +117,13 @@ def test_predictive_campaign_for_a_simulated_hour(system):
     campaign = build_campaign(4000)
     dialer.start()
     assert dialer.conn.wait_connected(5)
-    ticks = TickLoop()
+    ticks = SelectorTicks(every=0.2)
     ticks.start()
     started = datetime.now(UTC)
     try:
         time.sleep(SIMULATED_SECONDS / SCALE)
     finally:
-        ticks.running = False
-        ticks.join(2)
+        ticks.stop()
     # Calls in progress end normally (talk at most 900 simulated s).
     wait_until(
         lambda: not Call.objects.filter(campaign=campaign, result=CallResult.PENDING).exists(),

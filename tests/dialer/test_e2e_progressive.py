@@ -5,22 +5,20 @@ FreeSWITCH simulator with 5 simulated agents, on PostgreSQL and Redis."""
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from datetime import UTC, datetime
 from datetime import time as wall
 
 import pytest
-from django.db import close_old_connections
 from django.test.utils import override_settings
 
-from dialer import handoff, selector
+from dialer import handoff
 from dialer.daemon import Dialer, default_request_source
 from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
 from leads.models import Lead, LeadState
-from tests.dialer.dialer_harness import Observer, callcenter_config, wait_until
+from tests.dialer.dialer_harness import Observer, SelectorTicks, callcenter_config, wait_until
 from tests.factories import CampaignFactory, LeadFactory, QueueFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,24 +81,6 @@ def build_campaign(n_leads: int, retries: int = 2):
     return campaign
 
 
-class TickLoop(threading.Thread):
-    """Celery beat's job, faster: the selector's tick every 50 ms on the wall clock."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True, name="selector-ticks")
-        self.running = True
-        self.placed = 0
-
-    def run(self) -> None:
-        while self.running:
-            try:
-                self.placed += sum(r.placed for r in selector.run_tick(now=datetime.now(UTC)))
-            except Exception:  # keep ticking, like beat does
-                close_old_connections()
-            time.sleep(0.05)
-        close_old_connections()
-
-
 @pytest.fixture
 def system():
     client = redis_client()
@@ -146,7 +126,7 @@ def test_progressive_campaign_of_200_leads(system):
     campaign = build_campaign(200)
     dialer.start()
     assert dialer.conn.wait_connected(5)
-    ticks = TickLoop()
+    ticks = SelectorTicks(every=0.05)
     ticks.start()
     try:
         finished = wait_until(
@@ -159,8 +139,7 @@ def test_progressive_campaign_of_200_leads(system):
             step=0.2,
         )
     finally:
-        ticks.running = False
-        ticks.join(2)
+        ticks.stop()
     states = dict(Lead.objects.filter(campaign=campaign).values_list("number", "state"))
     wrong = {n: s for n, s in states.items() if s != expected_state(n)}
     assert finished, f"unfinished: {[s for s in states.values() if s not in ('success', 'failed')]}"
