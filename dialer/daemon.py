@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 
 from dialer import calls as call_services
+from dialer import handoff
 from dialer.esl import dialstring
 from dialer.esl.connection import EslConnection
 from dialer.esl.events import (
@@ -1272,7 +1273,7 @@ def publish_livestate(snapshot: dict[str, Any]) -> None:
     pipe.execute()
 
 
-CONTROL_STREAM = "dialer:control"
+CONTROL_STREAM = handoff.CONTROL_STREAM
 
 
 def read_control(node: str) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ the transaction commits (a `preview_dial` command on the `dialer:control` stream
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import datetime
@@ -21,6 +20,7 @@ from django.db import transaction
 
 from agents.models import Agent
 from campaigns.models import CampaignType
+from dialer import handoff
 from dialer.models import Call
 from leads import lifecycle
 from leads.models import Lead, LeadState
@@ -28,7 +28,6 @@ from leads.models import Lead, LeadState
 log = logging.getLogger("dialer.preview")
 
 PREVIEW_TYPES = (CampaignType.PREVIEW, CampaignType.PUSH_PREVIEW)
-CONTROL_STREAM = "dialer:control"
 
 
 class PreviewError(ValueError):
@@ -110,10 +109,8 @@ def preview_expire(*, now: datetime) -> int:
 
 
 def send_control(command: dict[str, str]) -> None:
-    from dialer.daemon import redis_client
-
     try:
-        redis_client().xadd(CONTROL_STREAM, {"payload": json.dumps(command)}, maxlen=10_000)
+        handoff.send_control(command)
     except Exception:
         # The Call stays pending and the lead Dialing until the selector's reaper frees it.
         log.exception("preview dial not handed to the dialer", extra={"command": command})
