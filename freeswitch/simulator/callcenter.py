@@ -500,20 +500,43 @@ class CallCenter:
 
         asyncio.get_running_loop().call_soon(run)
 
-    def _candidates(self, q: Queue, m: Member, now: int) -> list[tuple[Agent, Tier]]:
+    # Strategies whose order depends on neither the member nor the offers made in this
+    # pass (status, last bridge end, talk time and calls answered change only when calls
+    # end): one sorted list serves every member of a dispatch pass.
+    _STABLE_ORDER = ("longest-idle-agent", "agent-with-least-talk-time", "agent-with-fewest-calls")
+
+    def _candidates(
+        self,
+        q: Queue,
+        m: Member,
+        now: int,
+        *,
+        first_only: bool = False,
+        orders: dict[str, list[tuple[Agent, Tier]]] | None = None,
+    ) -> list[tuple[Agent, Tier]]:
         """Agents to offer `m` to, in order, as members_callback/agents_callback pick
         them: the queue's agents Available, On Break or Available (On Demand) in the
-        strategy's order, tier rules applied level by level, then only the contactable."""
-        statuses = ("Available", "On Break", "Available (On Demand)")
-        rows = []
-        for t in self.tiers:
-            ag = self.agents.get(t.agent)
-            if t.queue == q.name and ag is not None and ag.status in statuses:
-                rows.append((ag, t))
-        ordered = self._order_agents(q, m, rows)
+        strategy's order, tier rules applied level by level, then only the contactable.
+        `first_only`: the first of them is enough (every strategy but ring-all); `orders`:
+        the pass's cache of sorted agents per queue. (Without both, hundreds of agents and
+        of members waiting made every pass quadratic and the simulator seconds late.)"""
+        cached = orders.get(q.name) if orders is not None else None
+        if cached is not None:
+            ordered = cached
+        else:
+            statuses = ("Available", "On Break", "Available (On Demand)")
+            rows = []
+            for t in self.tiers:
+                ag = self.agents.get(t.agent)
+                if t.queue == q.name and ag is not None and ag.status in statuses:
+                    rows.append((ag, t))
+            ordered = self._order_agents(q, m, rows)
+            if orders is not None and q.strategy in self._STABLE_ORDER:
+                orders[q.name] = ordered
         if q.strategy == "top-down" and not ordered:
             m.last_tier = (0, 0)  # "no agent found in top-down mode, restart"
         out: list[tuple[Agent, Tier]] = []
+        seen: set[int] = set()
         level = available = 0
         waited = now - m.joined
         for ag, t in ordered:
@@ -528,8 +551,11 @@ class CallCenter:
                 else:
                     break  # not yet allowed to go on to this level
             available += 1
-            if self._contactable(q, m, ag, t, now) and (ag, t) not in out:
+            if id(t) not in seen and self._contactable(q, m, ag, t, now):
+                seen.add(id(t))
                 out.append((ag, t))
+                if first_only:
+                    break
         return out
 
     @staticmethod
@@ -584,6 +610,7 @@ class CallCenter:
 
     def dispatch(self) -> None:
         now = self.now()
+        orders: dict[str, list[tuple[Agent, Tier]]] = {}
         for m in sorted(self.members, key=lambda x: -x.score(now)):
             q = self.queues.get(m.queue)
             if q is None:
@@ -600,7 +627,7 @@ class CallCenter:
                 continue
             if m.state == "Trying" and q.strategy != "ring-progressively":
                 continue
-            cands = self._candidates(q, m, now)
+            cands = self._candidates(q, m, now, first_only=q.strategy != "ring-all", orders=orders)
             # members_callback's bookkeeping: an agent "exists" when one of the queue's
             # tiers has an agent Available, On Break or Available (On Demand).
             q.last_agent_check = now
