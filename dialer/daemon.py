@@ -295,26 +295,23 @@ class Dialer:
         self._db[shard].put((fn, kwargs))
 
     DB_BATCH = 50
-    # Work that may share a commit with its neighbours of the same kind. Progress writes
-    # touch their own Call and Lead rows; ends of calls (dialer.calls locks the campaign row
-    # with the Call in call_finish / call_lost) are batched only with other ends, so a batch
-    # takes that lock once, first, and every end of a campaign's call no longer pays for its
-    # own lock wait and WAL flush in turn. Anything else runs alone.
+    # Work that may share a commit with its neighbours: the call services, each idempotent
+    # and touching its own Call and Lead rows. Anything else (preview placing, desk work)
+    # runs alone.
     BATCHES = {
-        "call_record_dialed": "progress",
-        "call_record_ringing": "progress",
-        "call_record_answer": "progress",
-        "call_record_agent_answered": "progress",
-        "call_finish": "end",
-        "call_lost": "end",
+        "call_record_dialed": "call",
+        "call_record_ringing": "call",
+        "call_record_answer": "call",
+        "call_record_agent_answered": "call",
+        "call_finish": "call",
+        "call_lost": "call",
     }
 
     def _db_worker(self, q: queue.SimpleQueue[Any]) -> None:
-        """Run the queued work in order. Work of one kind that has piled up meanwhile (up to
-        DB_BATCH items) is committed together: each item in its own savepoint (one failing
-        item is rolled back alone and logged), one commit — one WAL flush — for all. A
-        commit per write (and one campaign-row lock per call end) is what limited the dialer
-        to a few dozen calls a second on a busy machine."""
+        """Run the queued work in order. Call work that has piled up meanwhile (up to
+        DB_BATCH items) runs in one transaction, in queue order: one commit — one WAL flush —
+        for all. A commit per write is what limited the dialer to a few dozen calls a second
+        on a busy machine; a failed batch is run again item by item."""
         done = 0
         stop = False
         pending: Any = None
@@ -343,12 +340,13 @@ class Dialer:
                 else:
                     with transaction.atomic():
                         for fn, kwargs in items:
-                            with contextlib.suppress(_WorkFailed), transaction.atomic():
-                                self._db_run(fn, kwargs, reraise=True)
+                            fn(**kwargs)
             except Exception:
-                # The connection failed under the batch (nothing of it was committed): the
-                # items one by one on a fresh connection, as each is idempotent.
-                log.exception("database batch failed; retrying its items one by one")
+                # One item failed, or the connection did (nothing of the batch was committed):
+                # the items one by one, each in its own transaction, as each is idempotent —
+                # the failing one is logged alone. (A savepoint per item would cost two more
+                # round trips for every write that does not fail.)
+                log.warning("database batch failed; running its items one by one", exc_info=True)
                 close_old_connections()
                 for fn, kwargs in items:
                     self._db_run(fn, kwargs)
@@ -359,13 +357,11 @@ class Dialer:
         close_old_connections()
 
     @staticmethod
-    def _db_run(fn: Callable[..., Any], kwargs: dict[str, Any], reraise: bool = False) -> None:
+    def _db_run(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
         try:
             fn(**kwargs)
-        except Exception as exc:
+        except Exception:
             log.exception("database work failed", extra={"work": fn.__name__})
-            if reraise:
-                raise _WorkFailed from exc  # rolls its savepoint back
             close_old_connections()
 
     # -- placing calls -----------------------------------------------------------------
@@ -613,6 +609,7 @@ class Dialer:
             node=self.node,
             caller_id_number=dial.caller_id_number,
             caller_id_name=dial.caller_id_name,
+            lead_id=live.lead_id,
         )
         self.requests.ack(held.message_id)
 
@@ -1316,10 +1313,6 @@ def _uuid_key(value: object) -> str | None:
         return str(uuidlib.UUID(str(value)))
     except ValueError:
         return None
-
-
-class _WorkFailed(Exception):
-    """One item of a database batch failed (logged); its savepoint is rolled back."""
 
 
 def _int(value: str | None) -> int:
