@@ -172,6 +172,12 @@ DIALER_NODE = env.str("DIALER_NODE", default="fs1")
 DIALER_GATEWAY = env.str("DIALER_GATEWAY", default="carrier")
 DIALER_CALLS_PER_SECOND = env.float("DIALER_CALLS_PER_SECOND", default=10.0)
 DIALER_MAX_CONCURRENT_CALLS = env.int("DIALER_MAX_CONCURRENT_CALLS", default=200)
+# The dialer's database writers as processes (dialer.recorder): off the daemon's GIL on
+# PostgreSQL; SQLite (the demo) takes one writer at a time, so threads there.
+DIALER_RECORDER_PROCESSES = env.int(
+    "DIALER_RECORDER_PROCESSES",
+    default=0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2,
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -6,8 +6,9 @@ Threads, and why:
   (callcenter on answer, greeting after the SLA) and queues database work;
 - the request thread: reads dial requests (Redis stream), claims each call, waits for the rate
   limits and a free agent, and sends `bgapi originate`;
-- database workers: a few threads, each call always on the same one (so its writes stay in
-  order), running dialer.calls services;
+- database workers (dialer.recorder): each call always on the same one (so its writes stay
+  in order), running dialer.calls services in batches — processes of their own on
+  PostgreSQL, threads on SQLite;
 - the publisher thread: writes live state (agents, members waiting, calls in flight) to Redis
   for the selector's inbound-priority gate and pacing, and listens for campaign stops.
 
@@ -21,13 +22,11 @@ import contextlib
 import importlib
 import json
 import logging
-import queue
 import random
 import signal
 import threading
 import time
 import uuid as uuidlib
-import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from dialer.esl.events import (
     parse_show_channels,
 )
 from dialer.ratelimit import CallLimiter
+from dialer.recorder import Recorders
 
 log = logging.getLogger("dialer.daemon")
 
@@ -190,6 +190,7 @@ class Dialer:
         calls_per_second: float | None = None,
         max_concurrent: int | None = None,
         db_workers: int = 4,
+        recorder_processes: int | None = None,
         originate_timeout: int = 30,
         publish: Callable[[dict[str, Any]], None] | None = None,
         gate_on_free_agents: bool = True,
@@ -225,7 +226,10 @@ class Dialer:
         self.stats = Stats()
         self._held: list[_Held] = []
         self._campaign_cache: dict[int, tuple[float, dict[str, Any]]] = {}
-        self._db = [queue.SimpleQueue[Any]() for _ in range(db_workers)]
+        processes = (
+            settings.DIALER_RECORDER_PROCESSES if recorder_processes is None else recorder_processes
+        )
+        self.recorders = Recorders(threads=db_workers, processes=processes)
         self._threads: list[threading.Thread] = []
         self._running = threading.Event()
         self._draining = threading.Event()
@@ -236,8 +240,7 @@ class Dialer:
 
     def start(self) -> None:
         self._running.set()
-        for i, q in enumerate(self._db):
-            self._spawn(f"dialer-db-{i}", self._db_worker, q)
+        self.recorders.start()
         self.conn.start()
         if self.requests is not None:
             self._spawn("dialer-requests", self._request_loop)
@@ -263,12 +266,11 @@ class Dialer:
     def stop(self) -> None:
         self._draining.set()
         self._running.clear()
-        for q in self._db:
-            q.put(None)
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(5)
         self.conn.stop()
+        self.recorders.stop()  # after the reader: the writes of its last events are kept
         log.info("dialer stopped", extra={"node": self.node})
 
     def install_signal_handlers(self, drain_timeout: float = 60.0) -> threading.Event:
@@ -291,78 +293,7 @@ class Dialer:
 
     def db(self, key: str, fn: Callable[..., Any], **kwargs: Any) -> None:
         """Run a call service on the worker that owns this call (its writes stay in order)."""
-        shard = zlib.crc32(key.encode()) % len(self._db)
-        self._db[shard].put((fn, kwargs))
-
-    DB_BATCH = 50
-    # Work that may share a commit with its neighbours: the call services, each idempotent
-    # and touching its own Call and Lead rows. Anything else (preview placing, desk work)
-    # runs alone.
-    BATCHES = {
-        "call_record_dialed": "call",
-        "call_record_ringing": "call",
-        "call_record_answer": "call",
-        "call_record_agent_answered": "call",
-        "call_finish": "call",
-        "call_lost": "call",
-    }
-
-    def _db_worker(self, q: queue.SimpleQueue[Any]) -> None:
-        """Run the queued work in order. Call work that has piled up meanwhile (up to
-        DB_BATCH items) runs in one transaction, in queue order: one commit — one WAL flush —
-        for all. A commit per write is what limited the dialer to a few dozen calls a second
-        on a busy machine; a failed batch is run again item by item."""
-        done = 0
-        stop = False
-        pending: Any = None
-        while not stop:
-            item = pending if pending is not None else q.get()
-            pending = None
-            if item is None:
-                break
-            items = [item]
-            kind = self.BATCHES.get(getattr(item[0], "__name__", ""))
-            while kind is not None and len(items) < self.DB_BATCH:
-                try:
-                    more = q.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                if self.BATCHES.get(getattr(more[0], "__name__", "")) != kind:
-                    pending = more  # runs next: the order of a call's writes is kept
-                    break
-                items.append(more)
-            try:
-                if len(items) == 1:
-                    self._db_run(*items[0])
-                else:
-                    with transaction.atomic():
-                        for fn, kwargs in items:
-                            fn(**kwargs)
-            except Exception:
-                # One item failed, or the connection did (nothing of the batch was committed):
-                # the items one by one, each in its own transaction, as each is idempotent —
-                # the failing one is logged alone. (A savepoint per item would cost two more
-                # round trips for every write that does not fail.)
-                log.warning("database batch failed; running its items one by one", exc_info=True)
-                close_old_connections()
-                for fn, kwargs in items:
-                    self._db_run(fn, kwargs)
-            done += len(items)
-            if done >= 200:
-                done = 0
-                close_old_connections()
-        close_old_connections()
-
-    @staticmethod
-    def _db_run(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-        try:
-            fn(**kwargs)
-        except Exception:
-            log.exception("database work failed", extra={"work": fn.__name__})
-            close_old_connections()
+        self.recorders.put(key, fn, kwargs)
 
     # -- placing calls -----------------------------------------------------------------
 

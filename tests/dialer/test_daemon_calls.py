@@ -18,7 +18,7 @@ from dialer.calls import (
 from dialer.esl.dialstring import originate_command, parse_originate
 from dialer.esl.events import CallTimes
 from dialer.models import CallResult
-from leads.models import Lead, LeadState
+from leads.models import LeadState
 from tests.factories import NOW, AgentFactory, CallFactory, CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -200,43 +200,3 @@ def test_mask_lead_caller_id_hides_the_number_from_the_agent_leg():
         originate_command(lead_dial_for(call, node="fs1", gateway="carrier", originate_timeout=30))
     )
     assert variables["effective_caller_id_number"] == call.number
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_batch_of_call_writes_loses_none_when_one_fails_or_finds_its_lead_moved():
-    """The dialer commits the call writes that pile up together; one bad write (or a lead the
-    reaper moved meanwhile) must not cost the other calls their rows."""
-    from dialer.daemon import Dialer
-
-    good = [dialing_call() for _ in range(3)]
-    moved = dialing_call()
-    moved.lead.state = LeadState.RETRY
-    moved.lead.save(update_fields=["state"])
-    dialer = Dialer(host="127.0.0.1", port=1, password="x", node="n1", gateway="g", db_workers=1)
-    work = dialer._db[0]
-
-    def finish(call):
-        return (
-            call_finish,
-            {
-                "call_uuid": str(call.uuid),
-                "now": NOW,
-                "times": times(),
-                "hangup_cause": "USER_BUSY",
-            },
-        )
-
-    work.put(finish(good[0]))
-    work.put(finish(moved))
-    work.put((call_record_answer, {"call_uuid": "not-a-uuid", "at": NOW}))
-    work.put(finish(good[1]))
-    work.put(finish(good[2]))
-    work.put(None)
-    dialer._db_worker(work)  # runs the five as one batch, then stops
-
-    for call in [*good, moved]:
-        call.refresh_from_db()
-        assert call.result == CallResult.BUSY
-    assert {Lead.objects.get(pk=c.lead_id).state for c in good} == {LeadState.COOLOFF}
-    moved.lead.refresh_from_db()
-    assert moved.lead.state == LeadState.RETRY
