@@ -1,6 +1,7 @@
 """Load test of the dialer daemon against the FreeSWITCH simulator (issue 5).
 
-    .venv/bin/python bench/dialer_load.py [--calls 4000] [--rate 150] [--agents 300] [--talk 0.3]
+    .venv/bin/python bench/dialer_load.py [--calls 8000] [--rate 150] [--agents 600] [--talk 0.3]
+                                          [--answer-share 0.3]
 
 Targets: the dialer sustains >= 100 originates/s and >= 5,000 ESL events/s; from the
 CHANNEL_ANSWER reaching the dialer to the dialer sending the `callcenter` application takes
@@ -9,12 +10,16 @@ at most 50 ms at p99.
 What runs:
 - the project's simulator (`python -m freeswitch.simulator`) as a subprocess on a free
   loopback port (its own interpreter: it does not share the dialer's GIL, as a real
-  FreeSWITCH would not), time scale 1, `--agents` callback agents in one queue, customers
-  that ring 0.2 s and answer 0.2 s later, agents that answer within 0.3 s, talk `--talk` s;
-- the real `dialer.daemon.Dialer` in this process (ESL thread, request thread, database
-  workers, publisher), Progressive, its free-agent gate on, rate cap `--rate` per node and
-  per gateway, on a throwaway PostgreSQL database (`--db`, dropped at the end) created with
-  `--calls` leads in `dialing` and their pending Call rows up front; the request source is
+  FreeSWITCH would not), time scale 1, `--agents` callback agents in one queue; of every ten
+  leads `--answer-share` x 10 answer (ring 0.2 s, answer 0.2 s later) and the others answer
+  busy after 0.5 s, as most dials of a real list do not reach a person; agents answer within
+  0.3 s and talk `--talk` s. With every lead answering (`--answer-share 1`) Progressive's
+  gate (never more customers ringing than free agents) sets the pace, not the dialer;
+- the real `dialer.daemon.Dialer` in this process (ESL thread, request thread, publisher; its
+  database writers are `DIALER_RECORDER_PROCESSES` processes, 2 by default), Progressive,
+  its free-agent gate on, rate cap `--rate` per node and per gateway, on a throwaway
+  PostgreSQL database (`--db`, dropped at the end) created with `--calls` leads in
+  `dialing` and their pending Call rows up front; the request source is
   in memory (the Redis stream read is not part of this measure) and claims with the real
   `dialer.handoff.claim_many` (a batch in a constant number of queries; `--claim one`: one
   call at a time, as a source without `claim_many` is claimed);
@@ -198,7 +203,19 @@ class BatchMemoryRequests(MemoryRequests):
 # --- the simulator -------------------------------------------------------------------------
 
 
-def start_simulator(workdir: Path, port: int, agents: int, talk: float) -> subprocess.Popen[bytes]:
+def busy_rule(answer_share: float) -> list[dict[str, Any]]:
+    """Scenario rules that make the leads whose number ends in the last tenths of the digits
+    answer busy (the numbers run 0000, 0001, ... so the share is exact over every 10 leads)."""
+    busy = 10 - round(answer_share * 10)
+    if busy <= 0:
+        return []
+    digits = "".join(str(d) for d in range(10 - busy, 10))
+    return [{"match": f"[{digits}]$", "action": "busy", "ring": 0.5}]
+
+
+def start_simulator(
+    workdir: Path, port: int, agents: int, talk: float, answer_share: float = 1.0
+) -> subprocess.Popen[bytes]:
     names = [f"{5000 + i}@default" for i in range(agents)]
     config = {
         "queues": {QUEUE: {"strategy": "longest-idle-agent", "moh-sound": "local_stream://moh"}},
@@ -215,6 +232,7 @@ def start_simulator(workdir: Path, port: int, agents: int, talk: float) -> subpr
         "tiers": [{"queue": QUEUE, "agent": name} for name in names],
     }
     scenario = {
+        "rules": busy_rule(answer_share),
         "default": {"action": "answer", "ring": 0.2, "answer_after": 0.2, "talk": talk + 5},
         "agents": {"default": {"action": "answer", "ring": 0.1, "answer_after": 0.2, "talk": talk}},
     }
@@ -505,7 +523,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     campaign_id, call_uuids = make_calls(args.calls)
     close_old_connections()
     port = free_port()
-    sim = start_simulator(Path(args.workdir), port, args.agents, args.talk)
+    sim = start_simulator(Path(args.workdir), port, args.agents, args.talk, args.answer_share)
     probe = Probe()
     probe.install(Dialer)
     requests = (MemoryRequests if args.claim == "one" else BatchMemoryRequests)(call_uuids)
@@ -650,7 +668,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"load average before: {r['load_before']}; after: {r['load_after']}")
     print(
-        f"calls {args.calls}, rate cap {args.rate}/s, agents {args.agents}, talk {args.talk} s; "
+        f"calls {args.calls}, rate cap {args.rate}/s, agents {args.agents}, talk {args.talk} s, "
+        f"answer share {args.answer_share}; "
         f"done in {r['wall']:.1f} s"
     )
     print(f"originates sent: {r['originates']}; finished: {r['finished']}; rows: {r['results']}")
@@ -694,10 +713,16 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=4000)
+    ap.add_argument("--calls", type=int, default=8000)
     ap.add_argument("--rate", type=float, default=150.0, help="calls/s cap (node and gateway)")
-    ap.add_argument("--agents", type=int, default=300)
+    ap.add_argument("--agents", type=int, default=600)
     ap.add_argument("--talk", type=float, default=0.3, help="agent talk seconds")
+    ap.add_argument(
+        "--answer-share",
+        type=float,
+        default=0.3,
+        help="share of leads that answer (in tenths); the others answer busy after 0.5 s",
+    )
     ap.add_argument("--max-concurrent", type=int, default=2000)
     ap.add_argument("--timeout", type=float, default=180.0)
     ap.add_argument("--db", default="dialer_bench_h5")
