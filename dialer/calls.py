@@ -19,8 +19,16 @@ from agents.models import Agent
 from campaigns.models import Campaign, CampaignType
 from dialer.compliance import drop_hold_seconds
 from dialer.esl.dialstring import LeadDial, UnsafeValue, is_e164, safe_caller_name
-from dialer.esl.events import CallTimes, LeadAction, Outcome, Result, decide_outcome, durations
-from dialer.models import Call, CallResult
+from dialer.esl.events import (
+    CallTimes,
+    LeadAction,
+    Outcome,
+    Result,
+    decide_outcome,
+    durations,
+    is_machine,
+)
+from dialer.models import AmdMistake, Call, CallResult
 from leads import lifecycle, phone
 from leads.models import Lead, LeadState
 
@@ -288,6 +296,82 @@ def _move_lead(call: Call, outcome: Outcome, *, now: datetime) -> str | None:
     except lifecycle.StaleLead:
         return None
     return lead.state
+
+
+# --- AMD mistakes (the compliance ledger counts them) --------------------------------------
+
+
+class AmdMistakeRefused(ValueError):
+    """The call's own record contradicts the claimed mistake."""
+
+
+def amd_mistake_refusal(call: Call, mistake: AmdMistake) -> str | None:
+    """Why ``mistake`` cannot be true of ``call`` (None: it can). Pure.
+
+    A person taken for a machine needs AMD to have said machine on an answered call; a machine
+    taken for a person needs an answered call AMD did not call a machine."""
+    if mistake == AmdMistake.NONE:
+        return None
+    if call.answered_at is None:
+        return "the call was never answered"
+    machine = is_machine(call.amd_result)
+    if mistake == AmdMistake.HUMAN_AS_MACHINE and not machine:
+        return "AMD did not say machine on this call"
+    if mistake == AmdMistake.MACHINE_AS_HUMAN and machine:
+        return "AMD already said machine on this call"
+    return None
+
+
+def call_record_amd_mistake(
+    *, call_id: int, mistake: AmdMistake, now: datetime, actor: str
+) -> bool:
+    """Record what AMD got wrong on a call (``AmdMistake.NONE`` clears a wrong record).
+
+    Who learns it calls this: the agent desk when an agent reaches voicemail on a call AMD
+    passed as a person, or gives a person's disposition to a call AMD said was a machine; an
+    admin (Call admin action) when a person is known to have been hung up on as a machine
+    (a complaint, a recording). Idempotent; True when the row changed. Never touches the lead.
+    """
+    with transaction.atomic():
+        call = Call.objects.select_for_update(of=("self",)).get(pk=call_id)
+        if call.amd_mistake == mistake:
+            return False
+        refusal = amd_mistake_refusal(call, mistake)
+        if refusal is not None:
+            raise AmdMistakeRefused(refusal)
+        Call.objects.filter(pk=call_id).update(
+            amd_mistake=mistake.value,
+            amd_mistake_at=now if mistake != AmdMistake.NONE else None,
+            amd_mistake_by=actor[:150] if mistake != AmdMistake.NONE else "",
+        )
+    log.info(
+        "amd mistake recorded",
+        extra={"call_id": call_id, "amd_mistake": mistake.value, "actor": actor},
+    )
+    return True
+
+
+def amd_mistake_from_agent(*, amd_result: str, voicemail: bool) -> AmdMistake:
+    """What an agent's verdict on an answered call says about AMD (pure): voicemail on a call
+    AMD passed as a person is a machine taken for a person; a person's disposition on a call
+    AMD said was a machine is a person taken for one."""
+    machine = is_machine(amd_result)
+    if voicemail and not machine:
+        return AmdMistake.MACHINE_AS_HUMAN
+    if not voicemail and machine:
+        return AmdMistake.HUMAN_AS_MACHINE
+    return AmdMistake.NONE
+
+
+def call_agent_verdict(*, call_id: int, voicemail: bool, now: datetime, actor: str) -> None:
+    """The agent said what answered (voicemail or a person): record an AMD mistake if that
+    contradicts AMD. Called by the agent desk inside its own transaction."""
+    call = Call.objects.filter(pk=call_id).only("amd_result", "answered_at").first()
+    if call is None or call.answered_at is None:
+        return
+    mistake = amd_mistake_from_agent(amd_result=call.amd_result, voicemail=voicemail)
+    if mistake != AmdMistake.NONE:
+        call_record_amd_mistake(call_id=call_id, mistake=mistake, now=now, actor=actor)
 
 
 def call_lost(*, call_uuid: str, now: datetime, reason: str) -> Finished | None:

@@ -7,6 +7,10 @@ Read from the Call rows (one per attempt), nothing stored twice:
 * abandon: a live answer with no agent within the campaign's drop time (2 s by default) —
   the customer hung up first, or the dialer dropped the call with the safe-harbor message.
   A live answer still waiting for its drop time is not counted yet.
+* AMD mistakes (``Call.amd_mistake``, recorded by ``dialer.calls.call_record_amd_mistake``):
+  a person taken for a machine is a live answer, and an abandon when the dialer hung up on
+  them (no agent within the drop time); a machine taken for a person — an agent reached
+  voicemail — is no live answer, so neither counted nor abandoned.
 
 Window: 30 days (US, FTC TSR / FCC) or 24 hours (UK, Ofcom) ending at ``now``; an answer
 exactly one window old has dropped out (the same rule as ``dialer.pacing.ledger``).
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
 from campaigns.models import AbandonWindow, Campaign, DropRule
-from dialer.models import Call
+from dialer.models import AmdMistake, Call
 from dialer.pacing.ledger import UK_WINDOW, US_WINDOW, WindowRate
 
 WINDOWS = {AbandonWindow.DAYS_30.value: US_WINDOW, AbandonWindow.HOURS_24.value: UK_WINDOW}
@@ -48,7 +52,12 @@ def _live_answers(
 ) -> QuerySet[Call]:
     return (
         Call.objects.filter(campaign=campaign, answered_at__gt=start, answered_at__lte=now)
-        .exclude(Q(amd_result__iexact="MACHINE") & Q(agent_answered_at__isnull=True))
+        .exclude(
+            Q(amd_result__iexact="MACHINE")
+            & Q(agent_answered_at__isnull=True)
+            & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
+        )
+        .exclude(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
         .annotate(
             agent_delay=ExpressionWrapper(
                 F("agent_answered_at") - F("answered_at"), output_field=DurationField()
@@ -65,15 +74,36 @@ def _abandon_q(campaign: Campaign, now: datetime.datetime) -> Q:
     return never | Q(agent_delay__gt=drop)
 
 
+_HUMAN_AS_MACHINE = Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
+
+
+def _counts(campaign: Campaign, start: datetime.datetime, now: datetime.datetime) -> dict[str, int]:
+    """live, abandons, and amd_abandons (abandons of people AMD took for machines)."""
+    abandon = _abandon_q(campaign, now)
+    return _live_answers(campaign, start, now).aggregate(
+        live=Count("id"),
+        abandons=Count("id", filter=abandon),
+        amd_abandons=Count("id", filter=abandon & _HUMAN_AS_MACHINE),
+    )
+
+
+def _machines_excluded(campaign: Campaign, start: datetime.datetime, now: datetime.datetime) -> int:
+    """Answers in the window left out because an agent found a machine AMD passed."""
+    return Call.objects.filter(
+        campaign=campaign,
+        answered_at__gt=start,
+        answered_at__lte=now,
+        amd_mistake=AmdMistake.MACHINE_AS_HUMAN,
+    ).count()
+
+
 def campaign_window_rate(
     campaign: Campaign, *, now: datetime.datetime, window: str | None = None
 ) -> WindowRate:
     """Live answers and abandons over the campaign's window (or ``window``) ending at ``now``."""
     span = window_seconds(campaign, window)
     start = now - datetime.timedelta(seconds=span)
-    counts = _live_answers(campaign, start, now).aggregate(
-        live=Count("id"), abandons=Count("id", filter=_abandon_q(campaign, now))
-    )
+    counts = _counts(campaign, start, now)
     return WindowRate(counts["live"], counts["abandons"], start.timestamp(), now.timestamp())
 
 
@@ -83,23 +113,34 @@ class LedgerSummary:
     today: WindowRate
     cap: float
     window_label: str
+    # AMD mistakes inside the window: people hung up on as machines (among the abandons), and
+    # machines an agent reached that are left out of the live answers.
+    amd_abandons: int = 0
+    machines_excluded: int = 0
 
 
 def campaign_ledger_summary(
-    campaign: Campaign, *, now: datetime.datetime, day_start: datetime.datetime
+    campaign: Campaign,
+    *,
+    now: datetime.datetime,
+    day_start: datetime.datetime,
+    window: str | None = None,
 ) -> LedgerSummary:
-    """The window rate and today's (from ``day_start``, the account-timezone midnight)."""
-    today_counts = _live_answers(campaign, day_start, now).aggregate(
-        live=Count("id"), abandons=Count("id", filter=_abandon_q(campaign, now))
-    )
-    today = WindowRate(
-        today_counts["live"], today_counts["abandons"], day_start.timestamp(), now.timestamp()
-    )
+    """The window rate (the campaign's, or ``window``) and today's (from ``day_start``, the
+    account-timezone midnight)."""
+    chosen = window if window in WINDOWS else campaign.abandon_window
+    start = now - datetime.timedelta(seconds=window_seconds(campaign, chosen))
+    counts = _counts(campaign, start, now)
+    today_counts = _counts(campaign, day_start, now)
     return LedgerSummary(
-        campaign_window_rate(campaign, now=now),
-        today,
+        WindowRate(counts["live"], counts["abandons"], start.timestamp(), now.timestamp()),
+        WindowRate(
+            today_counts["live"], today_counts["abandons"], day_start.timestamp(), now.timestamp()
+        ),
         cap_of(campaign),
-        AbandonWindow(campaign.abandon_window).label,
+        AbandonWindow(chosen).label,
+        counts["amd_abandons"],
+        _machines_excluded(campaign, start, now),
     )
 
 
@@ -113,13 +154,38 @@ CSV_HEADER = [
     "abandoned",
     "amd_result",
     "result",
+    "amd_mistake",
+    "counted_because",
 ]
+
+
+def counted_because(
+    *,
+    abandoned: bool,
+    amd_mistake: str,
+    seconds_to_agent: float | None,
+    drop_seconds: int,
+) -> str:
+    """Why one ledger row counts, in words (pure): the CSV's last column."""
+    person_as_machine = amd_mistake == AmdMistake.HUMAN_AS_MACHINE
+    if abandoned:
+        if person_as_machine and seconds_to_agent is None:
+            return "abandon: AMD took a person for a machine and the dialer hung up"
+        if seconds_to_agent is None:
+            return f"abandon: no agent within {drop_seconds} s"
+        return f"abandon: agent after {seconds_to_agent:.1f} s (over {drop_seconds} s)"
+    if seconds_to_agent is None:
+        return f"live answer: waiting for an agent (under {drop_seconds} s so far)"
+    if person_as_machine:
+        return f"live answer: agent within {drop_seconds} s (AMD had said machine)"
+    return f"live answer: agent within {drop_seconds} s"
 
 
 def ledger_csv_rows(
     campaign: Campaign, *, now: datetime.datetime, window: str | None = None
 ) -> Iterator[list[str]]:
-    """The proof: every live answer of the window, one line each, then the totals."""
+    """The proof: every live answer of the window, one line each with why it counts, then
+    the totals (AMD mistakes included)."""
     span = window_seconds(campaign, window)
     start = now - datetime.timedelta(seconds=span)
     rows = (
@@ -138,29 +204,55 @@ def ledger_csv_rows(
             "is_abandon",
             "amd_result",
             "result",
+            "amd_mistake",
         )
     )
     yield CSV_HEADER
-    live = abandons = 0
-    for uuid, lead_id, number, answered, agent_at, delay, is_abandon, amd, result in rows.iterator(
-        chunk_size=2000
-    ):
+    live = abandons = amd_abandons = 0
+    for (
+        uuid,
+        lead_id,
+        number,
+        answered,
+        agent_at,
+        delay,
+        is_abandon,
+        amd,
+        result,
+        mistake,
+    ) in rows.iterator(chunk_size=2000):
         live += 1
         abandons += bool(is_abandon)
+        amd_abandons += bool(is_abandon) and mistake == AmdMistake.HUMAN_AS_MACHINE
+        seconds = delay.total_seconds() if delay is not None else None
         yield [
             str(uuid),
             str(lead_id),
             number,
             answered.isoformat() if answered else "",
             agent_at.isoformat() if agent_at else "",
-            f"{delay.total_seconds():.1f}" if delay is not None else "",
+            f"{seconds:.1f}" if seconds is not None else "",
             "yes" if is_abandon else "no",
             amd,
             result,
+            mistake,
+            counted_because(
+                abandoned=bool(is_abandon),
+                amd_mistake=mistake,
+                seconds_to_agent=seconds,
+                drop_seconds=campaign.drop_seconds,
+            ),
         ]
     rate = abandons / live if live else 0.0
     yield []
     yield ["window_start", start.isoformat(), "window_end", now.isoformat()]
+    yield [
+        "amd_mistakes",
+        "people_hung_up_on_as_machines",
+        str(amd_abandons),
+        "machines_reached_by_agents_not_counted",
+        str(_machines_excluded(campaign, start, now)),
+    ]
     yield ["live_answers", str(live), "abandons", str(abandons), "abandon_rate", f"{rate:.4%}"]
     yield [
         "cap",

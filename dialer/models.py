@@ -20,6 +20,18 @@ class CallResult(models.TextChoices):
     SKIPPED = "skipped", "Skipped by agent"
 
 
+class AmdMistake(models.TextChoices):
+    """What answering-machine detection got wrong on a call, once someone learned it.
+
+    Only these two matter to the compliance ledger (dialer.compliance): a person taken for a
+    machine was hung up on — a live answer and an abandon; a machine taken for a person that an
+    agent reached is no live answer at all."""
+
+    NONE = "", "None known"
+    HUMAN_AS_MACHINE = "human_as_machine", "A person taken for a machine (hung up on)"
+    MACHINE_AS_HUMAN = "machine_as_human", "A machine taken for a person (agent reached voicemail)"
+
+
 class Call(models.Model):
     uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(
@@ -49,6 +61,16 @@ class Call(models.Model):
     result = models.CharField(max_length=20, choices=CallResult.choices, default="pending")
     hangup_cause = models.CharField(max_length=40, blank=True)
     amd_result = models.CharField("answering machine detection", max_length=20, blank=True)
+    amd_mistake = models.CharField(
+        "AMD mistake",
+        max_length=20,
+        choices=AmdMistake.choices,
+        blank=True,
+        default="",
+        help_text="Set by dialer.calls.call_record_amd_mistake when AMD is known to be wrong.",
+    )
+    amd_mistake_at = models.DateTimeField(null=True, blank=True)
+    amd_mistake_by = models.CharField(max_length=150, blank=True)
 
     agent = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"

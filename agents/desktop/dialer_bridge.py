@@ -2,7 +2,8 @@
 
 Thin: status goes through dialer.agent_control (FreeSWITCH first), call commands through the
 one-shot Event Socket client (dialer.esl.oneshot), lead cards through dialer.selector and
-dialer.preview. Every command argument is a validated name or a UUID, never user text.
+dialer.preview, what the agent heard on a call through dialer.calls (AMD mistakes). Every
+command argument is a validated name or a UUID, never user text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from agents.models import Agent, AgentStatus
 from campaigns.models import Campaign
 from campaigns.services import campaign_display_status as _campaign_display_status
 from dialer import agent_control, preview, selector
+from dialer import calls as dialer_calls
 from dialer.esl import oneshot
 from dialer.models import Call
 from leads.models import Lead
@@ -115,3 +117,12 @@ def preview_skip(*, agent: Agent, lead: Lead, now: datetime, reason: str) -> Non
         preview.preview_skip(agent=agent, lead=lead, now=now, reason=reason)
     except preview.PreviewError as exc:
         log.info("card of lead %s already left agent %s: %s", lead.pk, agent.name, exc)
+
+
+# --- What the agent heard (AMD mistakes for the compliance ledger) ---------------------------
+
+
+def agent_verdict(*, agent: Agent, call: Call, voicemail: bool, now: datetime) -> None:
+    """The agent reached voicemail (``voicemail``) or a person on ``call``: when that
+    contradicts answering-machine detection, the Call row records the AMD mistake."""
+    dialer_calls.call_agent_verdict(call_id=call.pk, voicemail=voicemail, now=now, actor=agent.name)

@@ -694,6 +694,13 @@ def agent_set_disposition(
             agent, lead, disposition, now=now, callback_at=callback_at, personal=personal
         )
         Call.objects.filter(pk=call.pk).update(disposition=disposition)
+        # What the agent heard tells whether AMD was wrong (the compliance ledger counts it).
+        bridge.agent_verdict(
+            agent=agent,
+            call=call,
+            voicemail=disposition.outcome == DispositionOutcome.VOICEMAIL,
+            now=now,
+        )
         call.disposition = disposition
         if desk.call_id == call.pk and desk.call is not None:
             desk.call.disposition = disposition
@@ -806,6 +813,7 @@ def agent_mark_voicemail(*, agent: Agent, call: Call, now: datetime) -> None:
         if lead.state not in (LeadState.DIALING, LeadState.SUCCESS):
             raise DesktopError(f"The lead is {lead.get_status_display()} already.")
         lifecycle.lead_mark_voicemail(lead, now=now, actor=agent.name)
+        bridge.agent_verdict(agent=agent, call=call, voicemail=True, now=now)
         _changed(agent, "voicemail", call_id=call.pk)
 
 

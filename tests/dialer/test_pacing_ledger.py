@@ -1,7 +1,22 @@
-"""Compliance ledger arithmetic: the window a regulator would count, ending at ``now``."""
+"""Compliance ledger arithmetic: the window a regulator would count, ending at ``now``; and the
+campaign ledger on the Call rows with AMD mistakes counted (dialer.compliance)."""
+
+import csv
+import io
+from datetime import timedelta
 
 import pytest
+from django.contrib.admin.sites import site as admin_site
 
+from agents.desktop import dialer_bridge, services
+from campaigns.models import RunStatus
+from dialer import compliance
+from dialer.calls import (
+    AmdMistakeRefused,
+    amd_mistake_from_agent,
+    call_record_amd_mistake,
+)
+from dialer.models import AmdMistake, Call, CallResult
 from dialer.pacing.ledger import (
     DAY,
     UK_WINDOW,
@@ -12,6 +27,8 @@ from dialer.pacing.ledger import (
     WindowRate,
     window_rate,
 )
+from leads.models import LeadState
+from tests.factories import NOW, CampaignFactory, DispositionFactory, LeadFactory
 
 LIVE, DROP = Outcome.LIVE_ANSWER, Outcome.ABANDON
 
@@ -98,3 +115,169 @@ def test_rolling_ledger_refuses_out_of_order_entries():
     ledger.record(10.0, LIVE)
     with pytest.raises(ValueError, match="time order"):
         ledger.record(9.0, LIVE)
+
+
+# --- AMD mistakes in the campaign's ledger (dialer.compliance on the Call rows) ---------------
+
+
+@pytest.fixture
+def campaign(queue):  # type: ignore[no-untyped-def]
+    return CampaignFactory(queue=queue, type="predictive", run_status=RunStatus.RUNNING)
+
+
+def _answered(campaign, at, *, agent_after=None, amd="", done=True, result=None):  # type: ignore[no-untyped-def]
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING)
+    if result is None:
+        result = CallResult.CONNECTED if agent_after is not None else (
+            CallResult.VOICEMAIL if amd == "MACHINE" else CallResult.ABANDONED
+        )  # fmt: skip
+    return Call.objects.create(
+        campaign=campaign, lead=lead, attempt=1, number=lead.number,
+        requested_at=at - timedelta(seconds=10), dialed_at=at - timedelta(seconds=10),
+        answered_at=at,
+        agent_answered_at=at + timedelta(seconds=agent_after) if agent_after is not None else None,
+        hangup_at=at + timedelta(seconds=30) if done else None,
+        amd_result=amd, result=result if done else CallResult.PENDING,
+    )  # fmt: skip
+
+
+def _csv(campaign, **kw):  # type: ignore[no-untyped-def]
+    text = "".join(compliance.ledger_csv_lines(campaign, now=NOW, **kw))
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.django_db
+def test_person_taken_for_a_machine_is_a_live_answer_and_an_abandon(campaign):
+    at = NOW - timedelta(hours=2)
+    for _ in range(8):
+        _answered(campaign, at, agent_after=1.0)
+    machine = _answered(campaign, at, amd="MACHINE")  # a real machine: not in the ledger
+    person = _answered(campaign, at, amd="MACHINE")  # AMD hung up on a person
+    assert compliance.campaign_window_rate(campaign, now=NOW).live_answers == 8
+    assert call_record_amd_mistake(
+        call_id=person.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW, actor="qa"
+    )
+    rate = compliance.campaign_window_rate(campaign, now=NOW)
+    assert (rate.live_answers, rate.abandons) == (9, 1)
+    summary = compliance.campaign_ledger_summary(
+        campaign, now=NOW, day_start=NOW - timedelta(hours=10)
+    )
+    assert (summary.window.live_answers, summary.window.abandons, summary.amd_abandons) == (
+        9,
+        1,
+        1,
+    )
+    assert (summary.today.live_answers, summary.today.abandons) == (9, 1)
+    rows = _csv(campaign)
+    assert rows[0][-2:] == ["amd_mistake", "counted_because"]
+    by_uuid = {r[0]: r for r in rows[1:10]}
+    assert str(machine.uuid) not in by_uuid
+    row = by_uuid[str(person.uuid)]
+    assert (row[6], row[9]) == ("yes", "human_as_machine")
+    assert row[10] == "abandon: AMD took a person for a machine and the dialer hung up"
+    assert by_uuid[next(iter(by_uuid))][10].startswith("live answer: agent within 2 s")
+    assert rows[-3][:3] == ["amd_mistakes", "people_hung_up_on_as_machines", "1"]
+    assert rows[-2][:4] == ["live_answers", "9", "abandons", "1"]
+
+
+@pytest.mark.django_db
+def test_machine_taken_for_a_person_is_no_live_answer(campaign):
+    at = NOW - timedelta(hours=1)
+    _answered(campaign, at, agent_after=1.0)
+    late = _answered(campaign, at, agent_after=3.0, amd="HUMAN")  # agent late: an abandon …
+    assert compliance.campaign_window_rate(campaign, now=NOW).abandons == 1
+    call_record_amd_mistake(
+        call_id=late.pk, mistake=AmdMistake.MACHINE_AS_HUMAN, now=NOW, actor="a"
+    )
+    rate = compliance.campaign_window_rate(campaign, now=NOW)
+    assert (rate.live_answers, rate.abandons) == (1, 0)  # … of a machine: out of the ledger
+    rows = _csv(campaign)
+    assert str(late.uuid) not in {r[0] for r in rows[1:] if r}
+    assert rows[-3][3:] == ["machines_reached_by_agents_not_counted", "1"]
+    summary = compliance.campaign_ledger_summary(campaign, now=NOW, day_start=at)
+    assert summary.machines_excluded == 1
+
+
+@pytest.mark.django_db
+def test_amd_mistake_is_checked_idempotent_and_can_be_cleared(campaign):
+    person = _answered(campaign, NOW - timedelta(hours=1), agent_after=1.0, amd="HUMAN")
+    with pytest.raises(AmdMistakeRefused, match="did not say machine"):
+        call_record_amd_mistake(
+            call_id=person.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW, actor="qa"
+        )
+    machine = _answered(campaign, NOW - timedelta(hours=1), amd="MACHINE")
+    with pytest.raises(AmdMistakeRefused, match="already said machine"):
+        call_record_amd_mistake(
+            call_id=machine.pk, mistake=AmdMistake.MACHINE_AS_HUMAN, now=NOW, actor="qa"
+        )
+    unanswered = Call.objects.create(
+        campaign=campaign, lead=LeadFactory(campaign=campaign), attempt=1, number="+12025550111",
+        requested_at=NOW, result=CallResult.NO_ANSWER, amd_result="MACHINE",
+    )  # fmt: skip
+    with pytest.raises(AmdMistakeRefused, match="never answered"):
+        call_record_amd_mistake(
+            call_id=unanswered.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW, actor="qa"
+        )
+    mark = {"call_id": machine.pk, "mistake": AmdMistake.HUMAN_AS_MACHINE, "actor": "qa"}
+    assert call_record_amd_mistake(now=NOW, **mark) is True
+    assert call_record_amd_mistake(now=NOW + timedelta(minutes=1), **mark) is False
+    machine.refresh_from_db()
+    assert (machine.amd_mistake, machine.amd_mistake_at, machine.amd_mistake_by) == (
+        "human_as_machine",
+        NOW,
+        "qa",
+    )
+    call_record_amd_mistake(call_id=machine.pk, mistake=AmdMistake.NONE, now=NOW, actor="qa")
+    machine.refresh_from_db()
+    assert (machine.amd_mistake, machine.amd_mistake_at, machine.amd_mistake_by) == ("", None, "")
+
+
+def test_what_an_agent_heard_says_about_amd():
+    assert amd_mistake_from_agent(amd_result="HUMAN", voicemail=True) == "machine_as_human"
+    assert amd_mistake_from_agent(amd_result="", voicemail=True) == "machine_as_human"
+    assert amd_mistake_from_agent(amd_result="machine", voicemail=False) == "human_as_machine"
+    assert amd_mistake_from_agent(amd_result="MACHINE", voicemail=True) == ""
+    assert amd_mistake_from_agent(amd_result="NOTSURE", voicemail=False) == ""
+
+
+@pytest.mark.django_db
+def test_agent_reaching_voicemail_records_the_mistake(campaign, agent, monkeypatch):
+    monkeypatch.setattr(dialer_bridge, "fs_api", lambda command: "+OK")
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_go_ready(agent=agent, now=NOW)
+    call = _answered(campaign, NOW - timedelta(seconds=20), agent_after=1.0, amd="HUMAN",
+                     done=False)  # fmt: skip
+    services.desk_call_bridged(agent=agent, call=call, now=NOW - timedelta(seconds=19))
+    DispositionFactory(queue=campaign.queue, code="vm", label="Voicemail", outcome="voicemail")
+    services.agent_mark_voicemail(agent=agent, call=call, now=NOW)
+    call.refresh_from_db()
+    assert (call.amd_mistake, call.amd_mistake_by, call.amd_mistake_at) == (
+        "machine_as_human",
+        agent.name,
+        NOW,
+    )
+    assert compliance.campaign_window_rate(campaign, now=NOW).live_answers == 0
+
+
+@pytest.mark.django_db
+def test_admin_action_marks_a_person_hung_up_on(campaign, admin_user, client):
+    machine = _answered(campaign, NOW - timedelta(hours=1), amd="MACHINE")
+    human = _answered(campaign, NOW - timedelta(hours=1), agent_after=1.0, amd="HUMAN")
+    assert Call in admin_site._registry
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/dialer/call/",
+        {"action": "mark_person_taken_for_machine", "_selected_action": [machine.pk, human.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "1 call(s) changed." in text
+    assert "AMD did not say machine" in text
+    machine.refresh_from_db()
+    human.refresh_from_db()
+    assert (machine.amd_mistake, machine.amd_mistake_by) == (
+        "human_as_machine",
+        admin_user.username,
+    )
+    assert human.amd_mistake == ""
