@@ -1,18 +1,21 @@
-"""REST API for campaigns: CRUD, start/stop, and the campaign's leads (import, CRM sync,
-export, delete all, status counts). Thin callers of campaigns.services and leads.*."""
+"""REST API for campaigns: CRUD, start/stop, the campaign's leads (import, CRM sync,
+export, delete all, status counts) and its compliance ledger (summary and CSV). Thin callers of
+campaigns.services, leads.* and dialer.compliance."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -22,8 +25,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from agents.api_permissions import AdminOrReportViewerReadOnly
+from agents.api_permissions import AdminOrReportViewerReadOnly, IsDialerAdmin
+from dialer import compliance
+from dialer.pacing.ledger import WindowRate
 from leads.exporting import stream_leads_csv
 from leads.importing import ImportReport, lead_import_csv, lead_sync_crm
 from leads.models import STATUS_OF_STATE, Lead, LeadStatus
@@ -33,8 +39,9 @@ from leads.serializers import (
     LeadStatusCountsSerializer,
 )
 from leads.services import leads_delete_all
+from reports.selectors import account_zone, day_start
 
-from .models import Campaign
+from .models import AbandonWindow, Campaign
 from .serializers import CampaignSerializer
 from .services import CampaignRunning, campaign_start, campaign_stop
 
@@ -241,3 +248,85 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         except CampaignRunning as exc:
             raise CampaignIsRunning(str(exc)) from None
         return Response({"deleted": deleted})
+
+
+# --- Compliance ledger (the same as /campaigns/<id>/pacing/ and its CSV: admins only) --------
+
+LEDGER_WINDOW_PARAM = OpenApiParameter(
+    "window",
+    OpenApiTypes.STR,
+    enum=AbandonWindow.values,
+    description="30d or 24h; the campaign's own abandon window when absent or unknown.",
+)
+
+
+def ledger_window(request: Request, campaign: Campaign) -> str:
+    window = request.query_params.get("window")
+    return window if window in AbandonWindow.values else campaign.abandon_window
+
+
+def ledger_summary_data(campaign: Campaign, *, now: datetime, window: str) -> dict[str, Any]:
+    """The ledger's figures as JSON: the window's and today's (account-timezone day)."""
+    today = now.astimezone(account_zone()).date()
+    summary = compliance.campaign_ledger_summary(
+        campaign, now=now, day_start=day_start(today), window=window
+    )
+
+    def rate(w: WindowRate) -> dict[str, Any]:
+        return {
+            "start": datetime.fromtimestamp(w.window_start, tz=UTC).isoformat(),
+            "end": datetime.fromtimestamp(w.window_end, tz=UTC).isoformat(),
+            "live_answers": w.live_answers,
+            "abandons": w.abandons,
+            "abandon_rate": w.rate,
+        }
+
+    return {
+        "campaign": campaign.pk,
+        "window": window,
+        "window_label": summary.window_label,
+        "cap": summary.cap,
+        "within_cap": summary.window.rate <= summary.cap,
+        "drop_seconds": campaign.drop_seconds,
+        "window_rate": rate(summary.window),
+        "today": rate(summary.today),
+        "amd_mistakes": {
+            "people_hung_up_on_as_machines": summary.amd_abandons,
+            "machines_reached_by_agents_not_counted": summary.machines_excluded,
+        },
+    }
+
+
+class LedgerAPIView(APIView):
+    permission_classes = [IsAuthenticated, IsDialerAdmin]
+    http_method_names = ["get", "head", "options"]
+
+
+class CampaignLedgerView(LedgerAPIView):
+    @extend_schema(parameters=[LEDGER_WINDOW_PARAM], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response:
+        """The campaign's compliance ledger: live answers, abandons and rate over the window
+        and today, the cap, and the AMD mistakes counted."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        window = ledger_window(request, campaign)
+        return Response(ledger_summary_data(campaign, now=timezone.now(), window=window))
+
+
+class CampaignLedgerExportView(LedgerAPIView):
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        parameters=[LEDGER_WINDOW_PARAM], responses={(200, "text/csv"): OpenApiTypes.BINARY}
+    )
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        """The ledger as CSV (streamed): the proof, the same rows as the pacing page's export."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        window = ledger_window(request, campaign)
+        now = timezone.now()
+        response = StreamingHttpResponse(
+            compliance.ledger_csv_lines(campaign, now=now, window=window),
+            content_type="text/csv; charset=utf-8",
+        )
+        name = compliance.ledger_filename(campaign, window=window, now=now)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

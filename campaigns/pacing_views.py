@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from agents.access import admin_required
@@ -55,7 +54,7 @@ def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     if window not in dict(AbandonWindow.choices):
         window = campaign.abandon_window
     now = timezone.now()
-    name = f"{slugify(campaign.name) or 'campaign'}-abandon-ledger-{window}-{now:%Y%m%d-%H%M}.csv"
+    name = compliance.ledger_filename(campaign, window=window, now=now)
     response = StreamingHttpResponse(
         compliance.ledger_csv_lines(campaign, now=now, window=window),
         content_type="text/csv; charset=utf-8",

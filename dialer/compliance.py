@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils.text import slugify
 
 from campaigns.models import AbandonWindow, Campaign, DropRule
 from dialer.models import AmdMistake, Call
@@ -260,6 +261,10 @@ def ledger_csv_rows(
         "within_cap",
         "yes" if rate <= cap_of(campaign) else "no",
     ]
+
+
+def ledger_filename(campaign: Campaign, *, window: str, now: datetime.datetime) -> str:
+    return f"{slugify(campaign.name) or 'campaign'}-abandon-ledger-{window}-{now:%Y%m%d-%H%M}.csv"
 
 
 class _Echo:
