@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/leads/delete-all/", views.leads_delete_all, name="leads-delete-all"),
     path("<int:pk>/leads/<int:lead_id>/delete/", views.lead_delete, name="lead-delete"),
     path("<int:pk>/pacing/", pacing_views.campaign_pacing, name="pacing"),
+    path("<int:pk>/pacing/live/", pacing_views.campaign_pacing_live, name="pacing-live"),
     path("<int:pk>/pacing/ledger.csv", pacing_views.ledger_export, name="ledger-export"),
     path("leads/sample.csv", views.leads_sample, name="leads-sample"),
 ]

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from campaigns.models import RunStatus
 from dialer import compliance, livestate
@@ -250,6 +251,38 @@ def test_pacing_page_explains_and_exports(campaign, client, admin_user, agent):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == compliance.CSV_HEADER
     assert rows[-2][0] == "live_answers"
+
+
+def test_pacing_page_figures_refresh_from_a_json_endpoint(campaign, client, admin_user, agent):
+    url = f"/campaigns/{campaign.pk}/pacing/live/"
+    client.force_login(agent.user)
+    assert client.get(url).status_code == 403
+    client.force_login(admin_user)
+    page = client.get(f"/campaigns/{campaign.pk}/pacing/").content.decode()
+    assert f'data-url="{url}"' in page
+    assert "setInterval(refresh" in page
+    before = client.get(url)
+    assert before["Content-Type"] == "application/json"
+    assert before["Cache-Control"] == "no-store"
+    fig = before.json()
+    assert (fig["has_decision"], fig["today_live"], fig["window_pct"]) == (False, 0, "0.00%")
+    # The selector decides and a customer is dropped: the next poll sees both.
+    names = team(campaign, 2)
+    history(campaign, dials=300, p=0.3)
+    live = publish(dict.fromkeys(names, ("Available", "Waiting")), available=2)
+    pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    answered(campaign, timezone.now() - timedelta(seconds=5), agent_after=None)
+    fig = client.get(url).json()
+    decision = pacing_live.latest_decision(campaign.pk)
+    assert decision is not None
+    assert fig["has_decision"] is True
+    assert fig["dial_level"] == f"{decision['dial_level']:.2f}"
+    assert fig["free_agents"] == f"{decision['expected_free_agents']:.1f}"
+    assert fig["answer_rate"].endswith("%")
+    assert fig["reason"] == decision["reason"]
+    assert (fig["today_live"], fig["today_abandons"], fig["today_pct"]) == (1, 1, "100.00%")
+    assert fig["window_abandons"] == 1  # the measured history (connected calls) is in it too
+    assert set(fig) >= {"slow_reason", "amd_abandons", "machines_excluded", "decision_age"}
 
 
 def test_what_if_command_uses_the_measured_statistics(campaign):
