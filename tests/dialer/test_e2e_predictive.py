@@ -5,7 +5,9 @@ Redis. The ledger stays under the cap and no customer waits past the drop time w
 safe-harbor message.
 
 The daemon's drop timer runs on the wall clock (1 s here is 20 simulated seconds), so drops
-are rare in this compressed world; the drop path itself is tested in test_pacing_drops.py."""
+are rare in this compressed world: mid-shift every agent goes on break for a simulated
+minute, so the customers answering then are dropped with the message; the drop path's
+details are tested in test_pacing_drops.py."""
 
 from __future__ import annotations
 
@@ -111,6 +113,16 @@ def build_campaign(n_leads: int):
     return campaign
 
 
+def ringing_lines(dialer: Dialer) -> int:
+    with dialer.lock:
+        return sum(1 for c in dialer.calls.values() if c.times.answered_at is None)
+
+
+def set_status(sim: Simulator, status: str) -> None:
+    for i in range(AGENTS):
+        sim.run_api(f"callcenter_config agent set status {1001 + i}@default '{status}'")
+
+
 @override_settings(LEGAL_CALLING_START=wall(0), LEGAL_CALLING_END=wall(0))
 def test_predictive_campaign_for_a_simulated_hour(system):
     _sim, dialer, sent = system
@@ -121,7 +133,20 @@ def test_predictive_campaign_for_a_simulated_hour(system):
     ticks.start()
     started = datetime.now(UTC)
     try:
-        time.sleep(SIMULATED_SECONDS / SCALE)
+        # Mid-shift every agent goes on break at once while lines ring: the customers who
+        # answer then have nobody to take them, so the drop path must run. (Until one did:
+        # a ringing line is not always a live answer.)
+        end = time.monotonic() + SIMULATED_SECONDS / SCALE
+        time.sleep(SIMULATED_SECONDS / SCALE / 2)
+        for _ in range(5):
+            if any(cmd.startswith("uuid_transfer ") for _, cmd in sent):
+                break
+            wait_until(lambda: ringing_lines(dialer) >= 3, timeout=20, step=0.05)
+            set_status(_sim, "On Break")
+            time.sleep(60 / SCALE)
+            set_status(_sim, "Available")
+            time.sleep(60 / SCALE)
+        time.sleep(max(0.0, end - time.monotonic()))
     finally:
         ticks.stop()
     # Calls in progress end normally (talk at most 900 simulated s).
@@ -154,6 +179,7 @@ def test_predictive_campaign_for_a_simulated_hour(system):
         if too_long and str(call.uuid) not in transferred:
             late.append((str(call.uuid), call.result, call.answered_at, waited_to))
     assert not late, late[:5]
+    assert transferred, "the break left no customer without an agent: the drop path never ran"
     print(
         f"e2e predictive: {ledger.live_answers} live answers, {ledger.abandons} abandoned "
         f"({ledger.rate:.2%}), {len(transferred)} safe-harbor transfers, "
