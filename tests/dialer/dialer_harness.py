@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -15,8 +14,6 @@ from django.db import close_old_connections, transaction
 
 from dialer.esl.connection import EslConnection
 from dialer.models import Call, CallResult
-from leads import lifecycle
-from leads.models import DIALABLE_STATES, Lead, LeadState
 
 
 def callcenter_config(queue: str, agents: int, wrap_up: int = 0) -> dict:
@@ -76,48 +73,6 @@ class MemoryRequests:
         if n != 1:
             return None
         return Call.objects.select_related("campaign__queue", "lead").get(uuid=call_uuid)
-
-
-class MiniSelector(threading.Thread):
-    """Stand-in for the Celery selector: every tick, dialable leads → dialing + Call + request."""
-
-    def __init__(self, campaign, requests: MemoryRequests, tick: float = 0.02) -> None:
-        super().__init__(daemon=True, name="mini-selector")
-        self.campaign = campaign
-        self.requests = requests
-        self.tick = tick
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            try:
-                self.select()
-            except Exception:  # keep going, like the real beat task
-                close_old_connections()
-            time.sleep(self.tick)
-        close_old_connections()
-
-    def select(self) -> None:
-        now = datetime.now(UTC)
-        leads = Lead.objects.select_related("campaign").filter(
-            campaign=self.campaign, state__in=DIALABLE_STATES, next_dial_at__lte=now
-        )[:100]
-        for lead in leads:
-            try:
-                lifecycle.transition(
-                    lead, LeadState.DIALING, now=now, reason="selected", actor="selector"
-                )
-            except lifecycle.StaleLead:
-                continue
-            call = Call.objects.create(
-                uuid=uuid.uuid4(),
-                campaign=lead.campaign,
-                lead=lead,
-                attempt=lead.attempts + 1,
-                number=lead.number,
-                requested_at=now,
-            )
-            self.requests.push(str(call.uuid))
 
 
 class SelectorTicks(threading.Thread):

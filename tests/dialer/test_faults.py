@@ -8,22 +8,31 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime
+from datetime import time as wall
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
+from django.test.utils import override_settings
 
-from dialer.daemon import Dialer
+from dialer import handoff
 from dialer.models import Call, CallResult
+from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
-from leads import lifecycle
-from leads.models import DIALABLE_STATES, Lead, LeadState
-from tests.dialer.dialer_harness import MemoryRequests, MiniSelector, callcenter_config, wait_until
-from tests.dialer.test_e2e_progressive import QUEUE, SCENARIO, build_campaign, expected_state
+from leads.models import Lead, LeadState
+from tests.dialer.dialer_harness import (
+    SelectorTicks,
+    callcenter_config,
+    wait_until,
+)
+from tests.dialer.test_e2e_progressive import (  # noqa: F401 - system: the e2e fixture
+    QUEUE,
+    SCENARIO,
+    build_campaign,
+    expected_state,
+    system,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,82 +60,38 @@ def assert_consistent(campaign, sim_log: list[str]) -> None:
             assert earlier.hangup_at <= later.dialed_at, (earlier.uuid, later.uuid)
 
 
-def test_socket_drop_mid_campaign_reconnects_fast_and_loses_nothing():
+# The daemon runs on the wall clock: open the legal hours all day for this test only.
+@override_settings(LEGAL_CALLING_START=wall(0), LEGAL_CALLING_END=wall(0))
+def test_socket_drop_mid_campaign_reconnects_fast_and_loses_nothing(request):
+    """The whole path: the real selector's ticks, the Redis stream, the daemon, the simulator."""
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
     campaign = build_campaign(90)
-    requests = MemoryRequests()
-    with Simulator(
-        scenario=SCENARIO,
-        callcenter_config=callcenter_config(QUEUE, 5),
-        time_scale=50,
-        seed=3,
-        sps=1000,
-    ) as sim:
-        dialer = Dialer(
-            host="127.0.0.1",
-            port=sim.port,
-            password="ClueCon",
-            node="fs1",
-            gateway="carrier",
-            requests=requests,
-            calls_per_second=200,
-            max_concurrent=100,
-            publish=lambda snap: None,
+    dialer.start()
+    ticks = SelectorTicks(every=0.05)
+    try:
+        assert dialer.conn.wait_connected(5)
+        ticks.start()
+        assert wait_until(lambda: dialer.stats.originates >= 25, timeout=30)
+        dropped_at = time.monotonic()
+        sim.call(lambda: [lst.transport.abort() for lst in list(sim.server.listeners)])
+        assert wait_until(
+            lambda: dialer.conn.connects >= 2 and dialer.conn.connected, timeout=2, step=0.01
         )
-        dialer.start()
-        selector = MiniSelector(campaign, requests)
-        try:
-            assert dialer.conn.wait_connected(5)
-            selector.start()
-            assert wait_until(lambda: dialer.stats.originates >= 25, timeout=30)
-            dropped_at = time.monotonic()
-            sim.call(lambda: [lst.transport.abort() for lst in list(sim.server.listeners)])
-            assert wait_until(
-                lambda: dialer.conn.connects >= 2 and dialer.conn.connected, timeout=2, step=0.01
-            )
-            assert time.monotonic() - dropped_at < 2.0
-            assert wait_until(
-                lambda: (
-                    not Lead.objects.filter(campaign=campaign)
-                    .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
-                    .exists()
-                ),
-                timeout=90,
-                step=0.2,
-            )
-            time.sleep(0.3)
-            log = list(sim.core.originate_log)
-        finally:
-            selector.running = False
-            selector.join(2)
-            dialer.stop()
+        assert time.monotonic() - dropped_at < 2.0
+        assert wait_until(
+            lambda: (
+                not Lead.objects.filter(campaign=campaign)
+                .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
+                .exists()
+            ),
+            timeout=90,
+            step=0.2,
+        )
+        time.sleep(0.3)
+        log = list(sim.core.originate_log)
+    finally:
+        ticks.stop()
     assert_consistent(campaign, log)
-
-
-class StreamSelector(MiniSelector):
-    """Like MiniSelector, but hands requests over on the Redis stream a real daemon reads."""
-
-    def __init__(self, campaign, client) -> None:
-        super().__init__(campaign, MemoryRequests())
-        self.client = client
-
-    def select(self) -> None:
-        now = datetime.now(UTC)
-        for lead in Lead.objects.select_related("campaign").filter(
-            campaign=self.campaign, state__in=DIALABLE_STATES, next_dial_at__lte=now
-        )[:100]:
-            try:
-                lifecycle.transition(lead, LeadState.DIALING, now=now, reason="selected")
-            except lifecycle.StaleLead:
-                continue
-            call = Call.objects.create(
-                uuid=uuid.uuid4(),
-                campaign=lead.campaign,
-                lead=lead,
-                attempt=lead.attempts + 1,
-                number=lead.number,
-                requested_at=now,
-            )
-            self.client.xadd("dialer:requests", {"call_uuid": str(call.uuid)})
 
 
 def start_daemon(port: int) -> subprocess.Popen[bytes]:
@@ -154,9 +119,12 @@ def start_daemon(port: int) -> subprocess.Popen[bytes]:
     )
 
 
+@override_settings(LEGAL_CALLING_START=wall(0), LEGAL_CALLING_END=wall(0))
 def test_sigkill_and_restart_leaves_nothing_stuck():
-    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-    client.delete("dialer:requests")
+    """The real selector hands requests over on the Redis stream to a `run_dialer` process."""
+    client = redis_client()
+    client.delete(handoff.STREAM, handoff.CONTROL_STREAM, *client.keys("dialer:live:*"))
+    handoff._group_ready = False
     campaign = build_campaign(60)
     reaper_window = 10.0
     with Simulator(
@@ -166,7 +134,7 @@ def test_sigkill_and_restart_leaves_nothing_stuck():
         seed=5,
         sps=1000,
     ) as sim:
-        selector = StreamSelector(campaign, client)
+        selector = SelectorTicks(every=0.05)
         daemon = start_daemon(sim.port)
         try:
             selector.start()
@@ -219,8 +187,7 @@ def test_sigkill_and_restart_leaves_nothing_stuck():
             time.sleep(0.5)
             log = list(sim.core.originate_log)
         finally:
-            selector.running = False
-            selector.join(2)
+            selector.stop()
             daemon.send_signal(signal.SIGTERM)
             try:
                 daemon.wait(10)
