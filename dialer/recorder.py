@@ -146,8 +146,9 @@ class Recorders:
             return
         q.put((fn, kwargs))
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish what is queued, then stop."""
+    def stop(self, timeout: float = 60.0) -> None:
+        """Finish what is queued, then stop. (Generous: after a burst the writers may be
+        seconds behind, and a write lost here leaves a Call row for the restart to close.)"""
         for q in self._queues:
             q.put(None)
         for w in self._workers:
