@@ -39,9 +39,9 @@ from leads.serializers import (
     LeadStatusCountsSerializer,
 )
 from leads.services import leads_delete_all
-from reports.selectors import account_zone, day_start
 
 from .models import AbandonWindow, Campaign
+from .pacing_views import ledger_csv_response, ledger_summary
 from .serializers import CampaignSerializer
 from .services import CampaignRunning, campaign_start, campaign_stop
 
@@ -260,17 +260,9 @@ LEDGER_WINDOW_PARAM = OpenApiParameter(
 )
 
 
-def ledger_window(request: Request, campaign: Campaign) -> str:
-    window = request.query_params.get("window")
-    return window if window in AbandonWindow.values else campaign.abandon_window
-
-
 def ledger_summary_data(campaign: Campaign, *, now: datetime, window: str) -> dict[str, Any]:
     """The ledger's figures as JSON: the window's and today's (account-timezone day)."""
-    today = now.astimezone(account_zone()).date()
-    summary = compliance.campaign_ledger_summary(
-        campaign, now=now, day_start=day_start(today), window=window
-    )
+    summary = ledger_summary(campaign, now=now, window=window)
 
     def rate(w: WindowRate) -> dict[str, Any]:
         return {
@@ -308,7 +300,7 @@ class CampaignLedgerView(LedgerAPIView):
         """The campaign's compliance ledger: live answers, abandons and rate over the window
         and today, the cap, and the AMD mistakes counted."""
         campaign = get_object_or_404(Campaign, pk=pk)
-        window = ledger_window(request, campaign)
+        window = compliance.chosen_window(campaign, request.query_params.get("window"))
         return Response(ledger_summary_data(campaign, now=timezone.now(), window=window))
 
 
@@ -321,12 +313,6 @@ class CampaignLedgerExportView(LedgerAPIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         """The ledger as CSV (streamed): the proof, the same rows as the pacing page's export."""
         campaign = get_object_or_404(Campaign, pk=pk)
-        window = ledger_window(request, campaign)
-        now = timezone.now()
-        response = StreamingHttpResponse(
-            compliance.ledger_csv_lines(campaign, now=now, window=window),
-            content_type="text/csv; charset=utf-8",
+        return ledger_csv_response(
+            campaign, now=timezone.now(), window=request.query_params.get("window")
         )
-        name = compliance.ledger_filename(campaign, window=window, now=now)
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response

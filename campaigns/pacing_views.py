@@ -28,11 +28,34 @@ def _number(value: Any, places: int) -> str:
     return f"{float(value):.{places}f}" if isinstance(value, int | float) else ""
 
 
+def ledger_summary(
+    campaign: Campaign, *, now: datetime.datetime, window: str | None = None
+) -> compliance.LedgerSummary:
+    """The ledger over the window and today (from the account-timezone midnight)."""
+    today = now.astimezone(account_zone()).date()
+    return compliance.campaign_ledger_summary(
+        campaign, now=now, day_start=day_start(today), window=window
+    )
+
+
+def ledger_csv_response(
+    campaign: Campaign, *, now: datetime.datetime, window: str | None
+) -> StreamingHttpResponse:
+    """The ledger as a streamed CSV download (the page's export and the API's)."""
+    window = compliance.chosen_window(campaign, window)
+    response = StreamingHttpResponse(
+        compliance.ledger_csv_lines(campaign, now=now, window=window),
+        content_type="text/csv; charset=utf-8",
+    )
+    name = compliance.ledger_filename(campaign, window=window, now=now)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def pacing_figures(campaign: Campaign, *, now: datetime.datetime) -> dict[str, Any]:
     """What the page shows, as text: the latest decision and the ledger today and over the
     campaign's window. The page renders these and its script swaps in fresh ones."""
-    today = now.astimezone(account_zone()).date()
-    ledger = compliance.campaign_ledger_summary(campaign, now=now, day_start=day_start(today))
+    ledger = ledger_summary(campaign, now=now)
     decision = pacing_live.latest_decision(campaign.pk) or {}
     history = pacing_live.decision_history(campaign.pk, limit=30)
     slowed = [d for d in history if d.get("calls_to_place", 0) == 0 and d.get("reason")]
@@ -94,14 +117,4 @@ def campaign_pacing_live(request: HttpRequest, pk: int) -> JsonResponse:
 @require_safe
 def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    window = request.GET.get("window")
-    if window not in dict(AbandonWindow.choices):
-        window = campaign.abandon_window
-    now = timezone.now()
-    name = compliance.ledger_filename(campaign, window=window, now=now)
-    response = StreamingHttpResponse(
-        compliance.ledger_csv_lines(campaign, now=now, window=window),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return ledger_csv_response(campaign, now=timezone.now(), window=request.GET.get("window"))

@@ -37,6 +37,17 @@ def window_seconds(campaign: Campaign, window: str | None = None) -> float:
     return WINDOWS.get(window or campaign.abandon_window, US_WINDOW)
 
 
+def chosen_window(campaign: Campaign, window: str | None) -> str:
+    """The window a caller asked for (30d or 24h), else the campaign's own."""
+    return window if window in WINDOWS else campaign.abandon_window
+
+
+def window_start(
+    campaign: Campaign, now: datetime.datetime, window: str | None = None
+) -> datetime.datetime:
+    return now - datetime.timedelta(seconds=window_seconds(campaign, window))
+
+
 def drop_hold_seconds(campaign: Campaign) -> int:
     """How long a dropped lead waits before it is dialed again (the campaign's drop rule)."""
     if campaign.drop_rule == DropRule.NO_REPEAT_72H:
@@ -102,8 +113,7 @@ def campaign_window_rate(
     campaign: Campaign, *, now: datetime.datetime, window: str | None = None
 ) -> WindowRate:
     """Live answers and abandons over the campaign's window (or ``window``) ending at ``now``."""
-    span = window_seconds(campaign, window)
-    start = now - datetime.timedelta(seconds=span)
+    start = window_start(campaign, now, window)
     counts = _counts(campaign, start, now)
     return WindowRate(counts["live"], counts["abandons"], start.timestamp(), now.timestamp())
 
@@ -129,8 +139,8 @@ def campaign_ledger_summary(
 ) -> LedgerSummary:
     """The window rate (the campaign's, or ``window``) and today's (from ``day_start``, the
     account-timezone midnight)."""
-    chosen = window if window in WINDOWS else campaign.abandon_window
-    start = now - datetime.timedelta(seconds=window_seconds(campaign, chosen))
+    chosen = chosen_window(campaign, window)
+    start = window_start(campaign, now, chosen)
     counts = _counts(campaign, start, now)
     today_counts = _counts(campaign, day_start, now)
     return LedgerSummary(
@@ -187,8 +197,7 @@ def ledger_csv_rows(
 ) -> Iterator[list[str]]:
     """The proof: every live answer of the window, one line each with why it counts, then
     the totals (AMD mistakes included)."""
-    span = window_seconds(campaign, window)
-    start = now - datetime.timedelta(seconds=span)
+    start = window_start(campaign, now, window)
     rows = (
         _live_answers(campaign, start, now)
         .annotate(
