@@ -14,6 +14,7 @@ from django.db import close_old_connections, transaction
 
 from dialer.esl.connection import EslConnection
 from dialer.models import Call, CallResult
+from leads.models import Lead, LeadState
 
 
 def callcenter_config(queue: str, agents: int, wrap_up: int = 0) -> dict:
@@ -182,6 +183,15 @@ class Observer:
                         if m == member and action == "member-queue-end":
                             # A customer who left while the agent rang frees the offer.
                             self.offered.pop(a, None)
+
+
+def campaign_finished(campaign) -> bool:
+    """Every lead of the campaign has reached an end: Successful or Failed."""
+    return (
+        not Lead.objects.filter(campaign=campaign)
+        .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
+        .exists()
+    )
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:

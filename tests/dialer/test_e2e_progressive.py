@@ -18,7 +18,13 @@ from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
 from leads.models import Lead, LeadState
-from tests.dialer.dialer_harness import Observer, SelectorTicks, callcenter_config, wait_until
+from tests.dialer.dialer_harness import (
+    Observer,
+    SelectorTicks,
+    callcenter_config,
+    campaign_finished,
+    wait_until,
+)
 from tests.factories import CampaignFactory, LeadFactory, QueueFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,11 +136,7 @@ def test_progressive_campaign_of_200_leads(system):
     ticks.start()
     try:
         finished = wait_until(
-            lambda: (
-                not Lead.objects.filter(campaign=campaign)
-                .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
-                .exists()
-            ),
+            lambda: campaign_finished(campaign),
             timeout=90,
             step=0.2,
         )

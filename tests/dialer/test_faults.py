@@ -24,6 +24,7 @@ from leads.models import Lead, LeadState
 from tests.dialer.dialer_harness import (
     SelectorTicks,
     callcenter_config,
+    campaign_finished,
     wait_until,
 )
 from tests.dialer.test_e2e_progressive import (  # noqa: F401 - system: the e2e fixture
@@ -79,11 +80,7 @@ def test_socket_drop_mid_campaign_reconnects_fast_and_loses_nothing(request):
         )
         assert time.monotonic() - dropped_at < 2.0
         assert wait_until(
-            lambda: (
-                not Lead.objects.filter(campaign=campaign)
-                .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
-                .exists()
-            ),
+            lambda: campaign_finished(campaign),
             timeout=90,
             step=0.2,
         )
@@ -176,11 +173,7 @@ def test_sigkill_and_restart_leaves_nothing_stuck():
             assert wait_until(settled, timeout=reaper_window)
             assert time.monotonic() - killed_at < reaper_window + 1
             assert wait_until(
-                lambda: (
-                    not Lead.objects.filter(campaign=campaign)
-                    .exclude(state__in=[LeadState.SUCCESS, LeadState.FAILED])
-                    .exists()
-                ),
+                lambda: campaign_finished(campaign),
                 timeout=120,
                 step=0.3,
             )
