@@ -460,17 +460,27 @@ def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
             _changed(agent, "wrap_up", call_id=call.pk)
         elif desk.call_state in (DeskCallState.DIALING, DeskCallState.OFFERED):
             call.refresh_from_db()
-            _message(
+            _call_not_reached(
                 agent,
-                kind=MessageKind.SYSTEM,
+                desk,
+                call,
                 title=f"Call not connected: {call.get_result_display()}",
                 text=f"{call.lead.full_name}: the call ended before it was connected to you.",
+                what="call_ended",
                 now=now,
             )
-            _idle(desk, now=now)
-            _update_logout_countdown(agent, desk, now=now)
-            _changed(agent, "call_ended", call_id=call.pk)
     desk_tick(agent=agent, now=now)
+
+
+def _call_not_reached(
+    agent: Agent, desk: AgentDesk, call: Call, *, title: str, text: str, what: str, now: datetime
+) -> None:
+    """A call set up for the agent never reached them: say why, free the desk (a pending
+    logout may complete now) and refresh the desktop."""
+    _message(agent, kind=MessageKind.SYSTEM, title=title, text=text, now=now)
+    _idle(desk, now=now)
+    _update_logout_countdown(agent, desk, now=now)
+    _changed(agent, what, call_id=call.pk)
 
 
 def desk_call_missed(*, agent: Agent, call: Call, now: datetime) -> None:
@@ -480,16 +490,15 @@ def desk_call_missed(*, agent: Agent, call: Call, now: datetime) -> None:
         desk = _locked_desk(agent)
         if desk.call_id != call.pk or desk.call_state != DeskCallState.OFFERED:
             return
-        _message(
+        _call_not_reached(
             agent,
-            kind=MessageKind.SYSTEM,
+            desk,
+            call,
             title="Missed call",
             text=f"{call.lead.full_name}: your phone rang but the call did not reach you.",
+            what="call_missed",
             now=now,
         )
-        _idle(desk, now=now)
-        _update_logout_countdown(agent, desk, now=now)
-        _changed(agent, "call_missed", call_id=call.pk)
     desk_tick(agent=agent, now=now)
 
 
