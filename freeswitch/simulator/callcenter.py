@@ -536,7 +536,7 @@ class CallCenter:
         if q.strategy == "top-down" and not ordered:
             m.last_tier = (0, 0)  # "no agent found in top-down mode, restart"
         out: list[tuple[Agent, Tier]] = []
-        seen: set[int] = set()
+        seen: set[str] = set()  # one offer per agent (a tier is one queue-agent pair)
         level = available = 0
         waited = now - m.joined
         for ag, t in ordered:
@@ -551,8 +551,8 @@ class CallCenter:
                 else:
                     break  # not yet allowed to go on to this level
             available += 1
-            if id(t) not in seen and self._contactable(q, m, ag, t, now):
-                seen.add(id(t))
+            if ag.name not in seen and self._contactable(q, m, ag, t, now):
+                seen.add(ag.name)
                 out.append((ag, t))
                 if first_only:
                     break
