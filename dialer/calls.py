@@ -95,7 +95,7 @@ def call_record_dialed(
     node: str,
     caller_id_number: str,
     caller_id_name: str,
-    lead_id: int | None = None,
+    lead_id: int,
 ) -> None:
     Call.objects.filter(uuid=call_uuid, result=CallResult.PENDING).update(
         dialed_at=at,
@@ -103,11 +103,7 @@ def call_record_dialed(
         caller_id_number=caller_id_number[:20],
         caller_id_name=caller_id_name[:60],
     )
-    # By primary key when the dialer knows the lead (every call it places): no join.
-    leads = (
-        Lead.objects.filter(pk=lead_id) if lead_id else Lead.objects.filter(calls__uuid=call_uuid)
-    )
-    leads.update(last_dialed_at=at)
+    Lead.objects.filter(pk=lead_id).update(last_dialed_at=at)
 
 
 def call_record_ringing(*, call_uuid: str, at: datetime) -> None:

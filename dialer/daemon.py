@@ -919,9 +919,10 @@ class Dialer:
                 node=self.node,
                 caller_id_number=dial.caller_id_number,
                 caller_id_name=dial.caller_id_name,
+                lead_id=dial.lead_id,
             )
 
-        self.db(call_uuid, lambda: place())
+        self.db(call_uuid, place)
 
     def _preview_agent_gone(self, call_uuid: str) -> None:
         with self.lock:
