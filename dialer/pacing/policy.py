@@ -9,6 +9,8 @@ How it decides (one configuration for every campaign size and answer rate):
 2. Warm-up: until enough dials and live answers are measured, dial progressive (one call per
    idle agent not already covered by a call in progress). Then, until talk time is measured on
    about one call per agent, predict as below but count only agents in wrap-up as freeing up.
+   The answer rate is taken at its upper confidence bound, so an estimate from few dials errs
+   towards too many live answers (fewer lines), not towards drops.
 3. Predictive: a new call that answers live at ``t`` seconds needs an agent free by ``t + 2 s``.
    Agents free by then = idle agents + agents whose wrap-up ends by then + for each agent in a
    call, the chance the call ends early enough given its elapsed talk time (lognormal hazard).
@@ -92,8 +94,12 @@ class PacingConfig:
     guard_min_answers: int = 100  # below this many live answers a rate is too noisy to guard on
     max_lines_per_agent: float = 3.0
     max_calls_per_second: int = 20
-    warmup_dials: int = 100
-    warmup_live_answers: int = 20
+    warmup_dials: int = 30
+    warmup_live_answers: int = 5
+    # The answer rate is used at its upper confidence bound, this many standard errors above the
+    # measured rate: a short warm-up then over-counts live answers rather than under-counts them,
+    # and the margin fades as dials accumulate.
+    answer_rate_margin_z: float = 1.0
     warmup_talk_samples: int = 20
     drop_wait_seconds: float = 2.0  # a live answer without an agent after this is a drop
     base_drop_risk: float = 0.015  # next line's drop-risk limit when the window is on target
@@ -131,6 +137,14 @@ def drop_risk_limit(abandons: WindowRate, config: PacingConfig) -> float:
     rate = (abandons.abandons + target * prior) / (abandons.live_answers + prior)
     limit = config.base_drop_risk * math.exp(config.feedback_gain * (target - rate) / target)
     return min(config.max_drop_risk, max(config.min_drop_risk, limit))
+
+
+def answer_rate_bound(rate: float, dials: int, z: float) -> float:
+    """Upper confidence bound of a live-answer rate measured on ``dials`` dials (Wilson-like)."""
+    if z <= 0.0 or dials <= 0:
+        return rate
+    spread = math.sqrt(max(rate * (1.0 - rate), 0.05 / dials) / dials)
+    return min(1.0, rate + z * spread + z * z / (2.0 * dials))
 
 
 def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
@@ -200,7 +214,7 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
     # (Falling back to progressive instead idles agents for hours on a low answer rate.)
     guarded = window.live_answers >= config.guard_min_answers and rate >= config.guard_rate
 
-    p = ring.live_probability
+    p = answer_rate_bound(ring.live_probability, ring.dials, config.answer_rate_margin_z)
     wait = config.drop_wait_seconds
     theta = config.min_drop_risk if guarded else drop_risk_limit(window, config)
     horizons = [ring.live_answer_quantile(q) for q in config.horizon_quantiles]

@@ -1,5 +1,6 @@
 """The pacing policy as a supervisor sees it: how many calls it places now, and why."""
 
+import dataclasses
 import random
 
 import pytest
@@ -90,7 +91,7 @@ def test_no_agent_logged_in_stops_dialing_at_once():
 
 def test_warm_up_dials_progressive_until_enough_is_measured():
     agents = idle(5) + talking(5)
-    for ring, talk in [(None, None), (_ring_model(dials=50), TALK), (None, TALK)]:
+    for ring, talk in [(None, None), (_ring_model(dials=20), TALK), (None, TALK)]:
         d = decide(_snap(agents, ringing(2), ring=ring, talk=talk), CONFIG)
         assert d.mode is PacingMode.WARMUP
         assert d.calls_to_place == 3  # one per idle agent not already covered by a ringing call
@@ -116,6 +117,18 @@ def test_warm_up_counts_only_wrap_ups_until_talk_time_is_measured():
     assert warm.mode is PacingMode.PREDICTIVE
     assert cold.expected_free_agents == 0.0
     assert warm.expected_free_agents > 0.5
+
+
+def test_an_answer_rate_measured_on_few_dials_places_fewer_lines():
+    # Same measured rate, same state: right after the warm-up the rate is uncertain, so pacing
+    # assumes more of the ringing lines will answer live (the side that cannot cause drops).
+    agents = talking(20) + wrapping(5, left=4.0)
+    late_ring = _ring_model(p=0.15, dials=5000)
+    early_ring = dataclasses.replace(late_ring, dials=60, live_answers=9)
+    early = decide(_snap(agents, ring=early_ring), CONFIG)
+    late = decide(_snap(agents, ring=late_ring), CONFIG)
+    assert early.mode is late.mode is PacingMode.PREDICTIVE
+    assert 0 < early.calls_to_place < late.calls_to_place
 
 
 def test_predictive_dials_before_agents_are_free():

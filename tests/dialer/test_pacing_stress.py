@@ -89,7 +89,10 @@ def test_warm_up_dials_progressive():
         def decide(self, sim: Simulation) -> int:
             n = super().decide(sim)
             ring = sim.dial_stats
-            if ring.dials < self.config.warmup_dials or ring.live_answers < 20:
+            if (
+                ring.dials < self.config.warmup_dials
+                or ring.live_answers < self.config.warmup_live_answers
+            ):
                 decisions.append((sim.lines_in_use() + n, sim.available_agents))
             return n
 
