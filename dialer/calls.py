@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from agents.models import Agent
 from campaigns.models import Campaign, CampaignType
-from dialer.compliance import drop_hold_seconds
+from dialer.compliance import call_is_abandon, drop_hold_seconds
 from dialer.esl.dialstring import LeadDial, UnsafeValue, is_e164, safe_caller_name
 from dialer.esl.events import (
     CallTimes,
@@ -326,7 +326,11 @@ def call_record_amd_mistake(
     Who learns it calls this: the agent desk when an agent reaches voicemail on a call AMD
     passed as a person, or gives a person's disposition to a call AMD said was a machine; an
     admin (Call admin action) when a person is known to have been hung up on as a machine
-    (a complaint, a recording). Idempotent; True when the row changed. Never touches the lead.
+    (a complaint, a recording). Idempotent; True when the row changed.
+
+    A person hung up on as a machine is an abandon (Ofcom), so the campaign's drop rule holds
+    the lead back as it would after a drop (the UK 72 hours from the answer). Clearing the
+    mistake later does not shorten a hold already applied.
     """
     with transaction.atomic():
         call = Call.objects.select_for_update(of=("self",)).get(pk=call_id)
@@ -340,11 +344,31 @@ def call_record_amd_mistake(
             amd_mistake_at=now if mistake != AmdMistake.NONE else None,
             amd_mistake_by=actor[:150] if mistake != AmdMistake.NONE else "",
         )
+        if mistake == AmdMistake.HUMAN_AS_MACHINE:
+            call.amd_mistake = mistake.value
+            _hold_lead_after_late_abandon(call, now=now, actor=actor)
     log.info(
         "amd mistake recorded",
         extra={"call_id": call_id, "amd_mistake": mistake.value, "actor": actor},
     )
     return True
+
+
+def _hold_lead_after_late_abandon(call: Call, *, now: datetime, actor: str) -> None:
+    if call.answered_at is None or not call_is_abandon(call, now=now):
+        return
+    not_before = call.answered_at + timedelta(seconds=drop_hold_seconds(call.campaign))
+    if not_before <= now:
+        return
+    lead = Lead.objects.get(pk=call.lead_id)
+    if lifecycle.lead_hold_after_abandon(
+        lead, now=now, not_before=not_before, actor=actor,
+        reason="abandoned: a person AMD took for a machine was hung up on",
+    ):  # fmt: skip
+        log.info(
+            "lead held after a late-found abandon",
+            extra={"lead_id": lead.pk, "call_id": call.pk, "until": not_before.isoformat()},
+        )
 
 
 def amd_mistake_from_agent(*, amd_result: str, voicemail: bool) -> AmdMistake:

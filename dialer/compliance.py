@@ -62,9 +62,15 @@ def cap_of(campaign: Campaign) -> float:
 def _live_answers(
     campaign: Campaign, start: datetime.datetime, now: datetime.datetime
 ) -> QuerySet[Call]:
-    return (
+    return _counted(
         Call.objects.filter(campaign=campaign, answered_at__gt=start, answered_at__lte=now)
-        .exclude(
+    )
+
+
+def _counted(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """The calls among ``calls`` that are live answers, with their agent delay."""
+    return (
+        calls.exclude(
             Q(amd_result__iexact="MACHINE")
             & Q(agent_answered_at__isnull=True)
             & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
@@ -87,6 +93,11 @@ def _abandon_q(campaign: Campaign, now: datetime.datetime) -> Q:
 
 
 _HUMAN_AS_MACHINE = Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
+
+
+def call_is_abandon(call: Call, *, now: datetime.datetime) -> bool:
+    """Whether the ledger counts ``call`` as an abandon (the same rule as the window counts)."""
+    return _counted(Call.objects.filter(pk=call.pk)).filter(_abandon_q(call.campaign, now)).exists()
 
 
 def _counts(campaign: Campaign, start: datetime.datetime, now: datetime.datetime) -> dict[str, int]:

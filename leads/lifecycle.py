@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from campaigns.models import Campaign
 
@@ -140,6 +141,41 @@ def leads_release_window_holds(campaign: Campaign, *, now: datetime) -> int:
     return Lead.objects.filter(campaign=campaign, window_held=True, state__in=_DIALABLE).update(
         next_dial_at=now, window_held=False, not_dialable_reason=""
     )
+
+
+# Leads waiting for their next attempt: the states a late-found abandon can still hold back.
+_WAITING = (S.NEW, S.RETRY, S.COOLOFF, S.VOICEMAIL)
+
+
+def lead_hold_after_abandon(
+    lead: Lead, *, now: datetime, not_before: datetime, reason: str, actor: str
+) -> bool:
+    """An abandon found after the call ended (a person AMD hung up on as a machine): a lead
+    still waiting for its next attempt is not dialed before ``not_before`` (the drop rule).
+
+    The state does not change; the history says why the lead waits. A callback, a lead being
+    dialed or one already finished is left alone (a person has asked, or the call is placed).
+    True when the lead was held back.
+    """
+    with transaction.atomic(savepoint=False):
+        changed = (
+            Lead.objects.filter(pk=lead.pk, state__in=_WAITING)
+            .filter(Q(next_dial_at__isnull=True) | Q(next_dial_at__lt=not_before))
+            # A window hold would be released to "now" on the next start: this hold is longer.
+            .update(next_dial_at=not_before, window_held=False, not_dialable_reason="",
+                    updated_at=now)
+        )  # fmt: skip
+        if changed:
+            lead.refresh_from_db(fields=["state", "next_dial_at", "window_held"])
+            LeadEvent.objects.create(
+                lead=lead,
+                at=now,
+                from_state=lead.state,
+                to_state=lead.state,
+                reason=f"{reason}; not dialed before {not_before.isoformat()}"[:200],
+                actor=actor[:100],
+            )
+    return bool(changed)
 
 
 # --- Cool-off rules -------------------------------------------------------------------------

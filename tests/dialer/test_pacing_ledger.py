@@ -27,7 +27,7 @@ from dialer.pacing.ledger import (
     WindowRate,
     window_rate,
 )
-from leads.models import LeadState
+from leads.models import Lead, LeadState
 from tests.factories import NOW, CampaignFactory, DispositionFactory, LeadFactory
 
 LIVE, DROP = Outcome.LIVE_ANSWER, Outcome.ABANDON
@@ -281,3 +281,54 @@ def test_admin_action_marks_a_person_hung_up_on(campaign, admin_user, client):
         admin_user.username,
     )
     assert human.amd_mistake == ""
+
+
+@pytest.mark.django_db
+def test_person_hung_up_on_as_a_machine_holds_the_lead_under_the_uk_rule(campaign):
+    campaign.drop_rule = "no_repeat_72h"
+    campaign.save(update_fields=["drop_rule"])
+    at = NOW - timedelta(hours=1)
+    call = _answered(campaign, at, amd="MACHINE")
+    lead = call.lead
+    # The machine verdict sent the lead to Voicemail with the usual cool-off, window-held.
+    Lead.objects.filter(pk=lead.pk).update(
+        state=LeadState.VOICEMAIL, next_dial_at=NOW + timedelta(hours=2), window_held=True
+    )
+    call_record_amd_mistake(call_id=call.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW,
+                            actor="qa")  # fmt: skip
+    lead.refresh_from_db()
+    assert lead.state == LeadState.VOICEMAIL
+    assert lead.next_dial_at == at + timedelta(hours=72)
+    assert lead.window_held is False  # a campaign start cannot release it early
+    event = lead.events.get()
+    assert (event.from_state, event.to_state, event.actor) == ("voicemail", "voicemail", "qa")
+    assert "hung up on" in event.reason
+
+
+@pytest.mark.django_db
+def test_late_found_abandon_keeps_a_longer_wait_and_spares_an_agent_call(campaign):
+    campaign.drop_retry_minutes = 30
+    campaign.save(update_fields=["drop_retry_minutes"])
+    at = NOW - timedelta(minutes=10)
+    hung_up = _answered(campaign, at, amd="MACHINE")
+    later = NOW + timedelta(hours=5)
+    Lead.objects.filter(pk=hung_up.lead_id).update(state=LeadState.COOLOFF, next_dial_at=later)
+    call_record_amd_mistake(call_id=hung_up.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW,
+                            actor="qa")  # fmt: skip
+    hung_up.lead.refresh_from_db()
+    assert hung_up.lead.next_dial_at == later  # the cool-off is already longer than the rule
+
+    soon = NOW + timedelta(minutes=1)
+    talked = _answered(campaign, at, agent_after=1.0, amd="MACHINE")  # an agent took it in time
+    Lead.objects.filter(pk=talked.lead_id).update(state=LeadState.COOLOFF, next_dial_at=soon)
+    call_record_amd_mistake(call_id=talked.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW,
+                            actor="agent")  # fmt: skip
+    talked.lead.refresh_from_db()
+    assert talked.lead.next_dial_at == soon  # not an abandon: no hold
+
+    dropped = _answered(campaign, at, amd="MACHINE")
+    Lead.objects.filter(pk=dropped.lead_id).update(state=LeadState.COOLOFF, next_dial_at=soon)
+    call_record_amd_mistake(call_id=dropped.pk, mistake=AmdMistake.HUMAN_AS_MACHINE, now=NOW,
+                            actor="qa")  # fmt: skip
+    dropped.lead.refresh_from_db()
+    assert dropped.lead.next_dial_at == at + timedelta(minutes=30)
