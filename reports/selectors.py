@@ -8,7 +8,9 @@ Definitions the dashboard uses (docs/ARCHITECTURE.md repeats them):
 
 * attempt: one Call row (one dial request).
 * answered: a person picked up: ``answered_at`` is set, except a voicemail the dialer dropped
-  before any agent (an answering machine is not a person waiting for an agent).
+  before any agent (an answering machine is not a person waiting for an agent) — unless it is
+  known to have been a person AMD took for a machine (``Call.amd_mistake``): then it is
+  answered and abandoned, as the compliance ledger counts it.
 * connected: the call reached an agent (``agent_answered_at`` is set).
 * abandoned: answered, finished, and never reached an agent. Abandon rate = abandoned / answered.
 * connect rate = connected / attempts.
@@ -35,7 +37,7 @@ from django.db.models.functions import TruncHour
 
 from agents.models import Agent
 from campaigns.models import Campaign
-from dialer.models import Call, CallResult
+from dialer.models import AmdMistake, Call, CallResult
 from leads.models import STATES_OF_STATUS, STATUS_OF_STATE, Lead, LeadStatus
 
 
@@ -63,8 +65,9 @@ class CallFilters:
     disposition_id: int | None = None
 
 
-ANSWERED = Q(answered_at__isnull=False) & ~Q(
-    result=CallResult.VOICEMAIL, agent_answered_at__isnull=True
+ANSWERED = Q(answered_at__isnull=False) & ~(
+    Q(result=CallResult.VOICEMAIL, agent_answered_at__isnull=True)
+    & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
 )
 CONNECTED = Q(agent_answered_at__isnull=False)
 ABANDONED = ANSWERED & Q(agent_answered_at__isnull=True) & ~Q(result=CallResult.PENDING)

@@ -167,6 +167,30 @@ def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
     assert kept_history[0]["at"] == (NOW + timedelta(seconds=50)).timestamp()
 
 
+def test_answer_rate_follows_amd_mistakes_found_later(campaign):
+    lead = LeadFactory(campaign=campaign)
+    at = NOW - timedelta(minutes=5)
+
+    def call(amd: str, agent: bool, mistake: str = "") -> Call:
+        return Call(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number, requested_at=at,
+            dialed_at=at, answered_at=at + timedelta(seconds=8),
+            agent_answered_at=at + timedelta(seconds=9) if agent else None,
+            hangup_at=at + timedelta(seconds=60), amd_result=amd, amd_mistake=mistake,
+            result=CallResult.CONNECTED if agent else CallResult.VOICEMAIL,
+        )  # fmt: skip
+
+    Call.objects.bulk_create(
+        [call("HUMAN", True) for _ in range(4)]
+        + [call("MACHINE", False) for _ in range(2)]
+        + [call("MACHINE", False, "human_as_machine") for _ in range(3)]  # people hung up on
+        + [call("HUMAN", True, "machine_as_human")]  # voicemail an agent reached
+    )
+    ring, _ = pacing_live.measured_models(campaign, now=NOW)
+    assert ring is not None
+    assert (ring.dials, ring.live_answers) == (10, 7)
+
+
 # --- the compliance ledger ------------------------------------------------------------------
 
 

@@ -121,6 +121,14 @@ def test_dashboard_totals_of_the_day(call_set) -> None:  # type: ignore[no-untyp
     assert t.agent_sla_rate == pytest.approx(1.0)
 
 
+def test_a_person_hung_up_on_as_a_machine_is_answered_and_abandoned(call_set) -> None:  # type: ignore[no-untyped-def]
+    call_set.calls[4].amd_mistake = "human_as_machine"  # the "machine" (4) was a person
+    call_set.calls[4].save(update_fields=["amd_mistake"])
+    t = dashboard(NOV18).overall
+    assert (t.answered, t.abandoned) == (7, 2)
+    assert t.abandon_rate == pytest.approx(2 / 7)
+
+
 def test_dashboard_per_campaign(call_set) -> None:  # type: ignore[no-untyped-def]
     figures = {c.campaign_name: c.totals for c in dashboard(NOV18).campaigns}
     assert list(figures) == ["Renewals", "Winback"]
