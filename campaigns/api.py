@@ -27,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.api_permissions import AdminOrReportViewerReadOnly, IsDialerAdmin
+from agents.api_permissions import AdminOrReportViewerReadOnly
 from dialer import compliance
 from dialer.pacing.ledger import WindowRate
 from leads.exporting import stream_leads_csv
@@ -290,7 +290,8 @@ def ledger_summary_data(campaign: Campaign, *, now: datetime, window: str) -> di
 
 
 class LedgerAPIView(APIView):
-    permission_classes = [IsAuthenticated, IsDialerAdmin]
+    # Read-only proof: report viewers (compliance staff) read it as admins do.
+    permission_classes = [IsAuthenticated, AdminOrReportViewerReadOnly]
     http_method_names = ["get", "head", "options"]
 
 

@@ -16,7 +16,8 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("do-not-call", DoNotCallViewSet, basename="do-not-call")
 
 urlpatterns = [
-    # The compliance ledger of a campaign (issue 8): summary and CSV proof, admins only.
+    # The compliance ledger of a campaign (issue 8): summary and CSV proof, for
+    # admins and report viewers.
     path("campaigns/<int:pk>/ledger/", CampaignLedgerView.as_view(), name="api-campaign-ledger"),
     path(
         "campaigns/<int:pk>/ledger.csv",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from campaigns.models import CampaignType
+from campaigns.models import AbandonWindow, Campaign, CampaignType
+from campaigns.pacing_views import ledger_csv_response, ledger_summary
 
 from .access import report_viewer_required
 from .charts import dashboard_charts
@@ -157,3 +158,48 @@ def leads_status_export(request: HttpRequest) -> HttpResponse | StreamingHttpRes
     if not form.is_valid():
         return _bad_filters(form_errors(form))
     return csv_response(stream_lead_status_csv(form.filters()), "lead-status")
+
+
+@report_viewer_required
+def compliance_view(request: HttpRequest) -> HttpResponse:
+    """Every campaign's abandon ledger against its cap, today and over its window, with the CSV
+    proof to download: what a compliance officer checks without the campaign builder."""
+    now = timezone.now()
+    rows = []
+    for campaign in Campaign.objects.order_by("name"):
+        ledger = ledger_summary(campaign, now=now)
+        window = ledger.window
+        if not window.live_answers:
+            standing = "No live answers yet"
+        elif window.rate > ledger.cap:
+            standing = "Over the cap"
+        else:
+            standing = "Within the cap"
+        today = ledger.today
+        rows.append(
+            {
+                "campaign": campaign,
+                "ledger": ledger,
+                "standing": standing,
+                "rate": f"{window.rate:.2%}" if window.live_answers else "—",
+                "today_rate": f"{today.rate:.2%}" if today.live_answers else "—",
+                "cap": f"{ledger.cap:.1%}",
+            }
+        )
+    return render(
+        request,
+        "reports/compliance.html",
+        {
+            "rows": rows,
+            "windows": AbandonWindow.choices,
+            "updated_at": now,
+            "zone": account_zone().key,
+            "section": "compliance",
+        },
+    )
+
+
+@report_viewer_required
+def compliance_ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return ledger_csv_response(campaign, now=timezone.now(), window=request.GET.get("window"))

@@ -1,5 +1,5 @@
 """The compliance ledger through the REST API: /api/campaigns/<id>/ledger/ (JSON summary) and
-/api/campaigns/<id>/ledger.csv (the proof), with the pacing page's permission (admins only)."""
+/api/campaigns/<id>/ledger.csv (the proof), read by admins and report viewers."""
 
 from __future__ import annotations
 
@@ -51,17 +51,18 @@ def api(user=None) -> APIClient:  # type: ignore[no-untyped-def]
     return client
 
 
-def test_ledger_api_has_the_pacing_pages_permission(
+def test_ledger_api_is_read_by_admins_and_report_viewers(
     campaign, admin_user, report_viewer, agent, client
 ):  # type: ignore[no-untyped-def]
     urls = [f"/api/campaigns/{campaign.pk}/ledger/", f"/api/campaigns/{campaign.pk}/ledger.csv"]
     for url in urls:
         assert api().get(url).status_code == 401
         assert api(agent.user).get(url).status_code == 403
-        assert api(report_viewer).get(url).status_code == 403
+        assert api(report_viewer).get(url).status_code == 200
+        assert api(report_viewer).post(url).status_code == 403  # read only
         assert api(admin_user).get(url).status_code == 200
         assert api(admin_user).post(url).status_code == 405
-    # The page refuses report viewers the same way.
+    # The pacing page (live decisions) stays the admins'; viewers export from the reports.
     client.force_login(report_viewer)
     assert client.get(f"/campaigns/{campaign.pk}/pacing/ledger.csv").status_code == 403
     assert api(admin_user).get("/api/campaigns/999999/ledger/").status_code == 404

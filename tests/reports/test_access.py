@@ -22,6 +22,7 @@ PAGES = [
     "/reports/leads/",
     "/reports/leads/live/",
     "/reports/leads/export.csv",
+    "/reports/compliance/",
 ]
 API = [
     "/api/reports/lead-status/",

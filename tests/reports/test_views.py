@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from campaigns.models import Campaign
+from dialer.models import Call, CallResult
 from leads.models import LeadState
-from tests.factories import LeadFactory
+from tests.factories import CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -193,5 +199,55 @@ def test_report_pages_refuse_changes(viewer_client, admin_user, call_set) -> Non
         "/reports/activity/",
         "/reports/leads/",
         "/reports/activity/export.csv",
+        "/reports/compliance/",
     ]:
         assert viewer_client.post(url).status_code == 405
+
+
+def live_answer(campaign: Campaign, *, hours_ago: float, reached_agent: bool) -> None:
+    at = timezone.now() - timedelta(hours=hours_ago)
+    lead = LeadFactory(campaign=campaign)
+    Call.objects.create(
+        campaign=campaign, lead=lead, attempt=1, number=lead.number,
+        requested_at=at - timedelta(seconds=10), answered_at=at,
+        agent_answered_at=at + timedelta(seconds=1) if reached_agent else None,
+        hangup_at=at + timedelta(seconds=30), amd_result="HUMAN",
+        result=CallResult.CONNECTED if reached_agent else CallResult.ABANDONED,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def ledgers() -> dict[str, Campaign]:
+    over = CampaignFactory(name="Autumn offer", type="predictive")
+    for n in range(10):  # one abandon in ten live answers, an hour ago
+        live_answer(over, hours_ago=1, reached_agent=n > 0)
+    uk = CampaignFactory(name="Boiler cover", type="predictive", abandon_window="24h")
+    for _ in range(4):
+        live_answer(uk, hours_ago=2, reached_agent=True)
+    live_answer(uk, hours_ago=30, reached_agent=False)  # outside the UK 24-hour window
+    quiet = CampaignFactory(name="Cold list")
+    return {"over": over, "uk": uk, "quiet": quiet}
+
+
+def test_compliance_report_shows_each_campaign_against_its_cap(viewer_client, ledgers) -> None:  # type: ignore[no-untyped-def]
+    html = viewer_client.get("/reports/compliance/").content.decode()
+    rows = rows_of(html, "compliance")
+    assert rows[0].startswith("Autumn offer Predictive 30 days (US: FTC TSR, FCC) 10 1 10.00% 3.0%")
+    assert "Over the cap" in rows[0]
+    assert rows[1].startswith("Boiler cover Predictive 24 hours (UK: Ofcom) 4 0 0.00% 3.0%")
+    assert "Within the cap" in rows[1]
+    assert rows[2].startswith("Cold list")
+    assert "No live answers yet" in rows[2]
+    uk = ledgers["uk"].pk
+    assert f"/reports/compliance/{uk}/ledger.csv?window=30d" in html
+    assert f"/reports/compliance/{uk}/ledger.csv?window=24h" in html
+
+
+def test_report_viewer_downloads_the_ledger_proof(viewer_client, ledgers) -> None:  # type: ignore[no-untyped-def]
+    uk = ledgers["uk"]
+    response = viewer_client.get(f"/reports/compliance/{uk.pk}/ledger.csv", {"window": "30d"})
+    assert response.status_code == 200
+    assert "boiler-cover-abandon-ledger-30d-" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[-2][:4] == ["live_answers", "5", "abandons", "1"]  # the 30 h old drop counts
+    assert viewer_client.get("/reports/compliance/999999/ledger.csv").status_code == 404
