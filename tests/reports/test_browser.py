@@ -10,6 +10,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from agents.roles import REPORT_VIEWERS
+from campaigns.models import Campaign
+from dialer import compliance
 from dialer.models import Call
 from leads.models import Lead, LeadState
 from tests.browser import log_in, screenshot
@@ -174,6 +176,18 @@ def test_supervisor_reads_the_dashboard_activity_and_exports(
     assert len(rows) == abandoned
     assert {r["Dial result"] for r in rows} == {"Abandoned"}
     assert all(r["Time"].startswith("2026-11-18 ") and r["Time"].endswith("-05:00") for r in rows)
+
+    # The compliance officer's tab: every campaign against its cap, and the ledger as proof.
+    page.click("nav.report-tabs >> text=Abandon compliance")
+    campaigns = page.locator("#compliance tbody tr")
+    assert campaigns.count() == Campaign.objects.count()
+    screenshot(page, "reports-compliance")
+    with page.expect_download() as download_info:
+        campaigns.first.locator("a", has_text="30d").click()
+    target = tmp_path / "ledger.csv"
+    download_info.value.save_as(target)
+    with target.open(encoding="utf-8") as f:
+        assert next(csv.reader(f)) == compliance.CSV_HEADER
 
 
 def test_leads_status_updates_without_reload(browser_page, viewer) -> None:  # type: ignore[no-untyped-def]
