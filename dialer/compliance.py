@@ -140,6 +140,13 @@ class LedgerSummary:
     amd_abandons: int = 0
     machines_excluded: int = 0
 
+    @property
+    def standing(self) -> str:
+        """The window against the cap, as a compliance officer reads it (the cap is "at most")."""
+        if not self.window.live_answers:
+            return "No live answers yet"
+        return "Over the cap" if self.window.rate > self.cap else "Within the cap"
+
 
 def campaign_ledger_summary(
     campaign: Campaign,

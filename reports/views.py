@@ -168,19 +168,12 @@ def compliance_view(request: HttpRequest) -> HttpResponse:
     rows = []
     for campaign in Campaign.objects.order_by("name"):
         ledger = ledger_summary(campaign, now=now)
-        window = ledger.window
-        if not window.live_answers:
-            standing = "No live answers yet"
-        elif window.rate > ledger.cap:
-            standing = "Over the cap"
-        else:
-            standing = "Within the cap"
-        today = ledger.today
+        window, today = ledger.window, ledger.today
         rows.append(
             {
                 "campaign": campaign,
                 "ledger": ledger,
-                "standing": standing,
+                "standing": ledger.standing,
                 "rate": f"{window.rate:.2%}" if window.live_answers else "—",
                 "today_rate": f"{today.rate:.2%}" if today.live_answers else "—",
                 "cap": f"{ledger.cap:.1%}",

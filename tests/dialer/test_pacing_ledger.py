@@ -88,6 +88,16 @@ def test_abandons_left_under_the_cap():
     assert exact.abandons_left(0.03) == 0
 
 
+def test_standing_against_the_cap_allows_exactly_the_cap():
+    def standing(live: int, abandons: int) -> str:
+        window = WindowRate(live, abandons, 0.0, 1.0)
+        return compliance.LedgerSummary(window, window, 0.03, "30 days").standing
+
+    assert standing(0, 0) == "No live answers yet"
+    assert standing(100, 3) == "Within the cap"  # 3.00% is at most 3%
+    assert standing(100, 4) == "Over the cap"
+
+
 def test_rolling_ledger_matches_the_plain_window_sum():
     spec = [(t * 3600.0, DROP if t % 7 == 0 else LIVE) for t in range(24 * 40)]
     ledger = RollingLedger()
