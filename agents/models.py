@@ -114,7 +114,11 @@ class Agent(models.Model):
     contact = models.CharField(
         "FreeSWITCH contact",
         max_length=255,
-        help_text="Dial string mod_callcenter uses to ring the agent, e.g. user/1001.",
+        help_text=(
+            "Dial string mod_callcenter uses to ring the agent, e.g. "
+            "[sip_auto_answer=true]user/1001: on auto-answer the customer reaches the agent "
+            "inside the 2 s abandon rule; a phone that rings first turns answers into abandons."
+        ),
         validators=[
             RegexValidator(
                 r"^(\[[A-Za-z0-9_=.,-]*\])?(user|sofia|verto\.rtc)/[A-Za-z0-9_@.:/-]+$",

@@ -34,6 +34,8 @@ def test_demo_data_is_complete_and_idempotent() -> None:
     load()
     assert Queue.objects.count() == 1
     assert Agent.objects.count() == 3
+    # Headsets on auto-answer: the demo's calls reach agents inside the 2 s abandon rule.
+    assert {a.contact.split("]")[0] for a in Agent.objects.all()} == {"[sip_auto_answer=true"}
     assert Campaign.objects.count() == 2
     assert Lead.objects.count() == 1000
 

@@ -9,6 +9,7 @@ docs/simulator.md for what is and is not reproduced).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import re
 import time
@@ -168,6 +169,14 @@ def split_vars(text: str) -> list[tuple[str, str]]:
             v = v[1:-1]
         out.append((k.strip(), v))
     return out
+
+
+def auto_answer(variables: dict[str, str]) -> bool:
+    """Whether the leg asks the phone to answer itself: ``sip_auto_answer=true`` (FreeSWITCH
+    sends ``Call-Info: answer-after=0``) or that Call-Info header set by hand."""
+    if variables.get("sip_auto_answer", "").lower() in ("true", "1", "yes"):
+        return True
+    return "answer-after=0" in variables.get("sip_h_Call-Info", "").replace(" ", "")
 
 
 def take_block(text: str, open_ch: str, close_ch: str) -> tuple[str | None, str]:
@@ -889,6 +898,10 @@ class Core:
             )
             if kind == "null":
                 outcome = Outcome(action="answer", ring=0, answer_after=0, talk=None)
+            elif role == "agent" and outcome.action == "answer" and auto_answer(variables):
+                # A headset on auto-answer picks up at once (200 OK, no ringing): the customer
+                # reaches the agent inside the 2 s abandon rule.
+                outcome = dataclasses.replace(outcome, ring=0.0, answer_after=0.0)
             ch.outcome = outcome
             ch.spawn(self._far_end(ch, outcome))
         timeout = float(

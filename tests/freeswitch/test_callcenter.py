@@ -207,6 +207,37 @@ def test_wrap_up_time_keeps_agent_out_until_it_ends() -> None:
         s.stop()
 
 
+@pytest.mark.parametrize(
+    ("contact", "picks_up_within"),
+    [
+        ("user/1001", (1.1, 1.5)),  # the phone rings 0.2 s, the agent answers 1 s later
+        ("[sip_auto_answer=true]user/1001", (0.0, 0.1)),  # the headset answers itself
+    ],
+)
+def test_agent_on_auto_answer_reaches_the_customer_at_once(
+    contact: str, picks_up_within: tuple[float, float]
+) -> None:
+    cfg = {
+        "queues": {"sales@default": {"strategy": "top-down"}},
+        "agents": {"1001": {"contact": contact, "status": "Available"}},
+        "tiers": [{"queue": "sales@default", "agent": "1001", "level": 1, "position": 1}],
+    }
+    s = Simulator(scenario=SCENARIO, callcenter_config=cfg, time_scale=50, heartbeat_interval=3600)
+    s.start()
+    try:
+        c = RawEslClient(s.port)
+        c.connect()
+        c.command("event plain CUSTOM callcenter::info")
+        call(c, "aa-1")
+        offer = c.wait_event(lambda d: d.get("CC-Action") == "agent-offering", timeout=10)
+        start = c.wait_event(lambda d: d.get("CC-Action") == "bridge-agent-start", timeout=10)
+        seconds = (int(start["Event-Date-Timestamp"]) - int(offer["Event-Date-Timestamp"])) / 1e6
+        low, high = picks_up_within
+        assert low <= seconds <= high
+    finally:
+        s.stop()
+
+
 def test_abandoned_member() -> None:
     s = make("top-down")
     try:

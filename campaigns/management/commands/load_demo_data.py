@@ -229,7 +229,12 @@ class Command(BaseCommand):
             user = self._user(username, password, AGENTS, first_name=first, last_name=last)
             agent, _ = Agent.objects.get_or_create(
                 user=user,
-                defaults={"name": f"{ext}@default", "extension": ext, "contact": f"user/{ext}"},
+                defaults={
+                    "name": f"{ext}@default",
+                    "extension": ext,
+                    # Auto-answer headsets: the customer is with the agent inside the 2 s rule.
+                    "contact": f"[sip_auto_answer=true]user/{ext}",
+                },
             )
             Tier.objects.get_or_create(
                 agent=agent, queue=queue, defaults={"level": 1, "position": position}
