@@ -1,4 +1,5 @@
-"""Page access by role (agents/roles.py): decorators for server-rendered views.
+"""Page access by role (agents/roles.py): decorators for server-rendered views, and the site
+root that sends each role to its own start page.
 
 A stranger is sent to the login page; a signed-in user without the role gets 403. The REST
 API has its own permission classes (agents/api_permissions.py).
@@ -13,8 +14,9 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
 
-from .roles import is_admin, is_report_viewer
+from .roles import home_url_name, is_admin, is_report_viewer
 
 View = Callable[..., HttpResponseBase]
 
@@ -41,3 +43,10 @@ report_viewer_required = _role_required(
     is_report_viewer, "This page is for admins and report viewers."
 )
 report_viewer_required.__doc__ = "Read-only pages: admins and report viewers."
+
+
+def home(request: HttpRequest) -> HttpResponseBase:
+    """The site root (and where signing in lands): each role's own start page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login("/")
+    return redirect(home_url_name(request.user))

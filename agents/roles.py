@@ -49,3 +49,15 @@ def is_report_viewer(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 def is_agent(user: AbstractBaseUser | AnonymousUser) -> bool:
     return has_role(user, AGENTS)
+
+
+def home_url_name(user: AbstractBaseUser | AnonymousUser) -> str:
+    """Where a signed-in user starts: the campaign builder for admins, the reports for report
+    viewers, the desktop for agents (a page of their own, never a 403)."""
+    if is_admin(user):
+        return "campaigns:list"
+    if is_report_viewer(user):
+        return "reports:dashboard"
+    if is_agent(user):
+        return "desktop:home"
+    return "campaigns:list"  # no role yet: the 403 there says whom to ask

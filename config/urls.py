@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from agents.access import home
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="campaigns:list", permanent=False)),
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -115,3 +115,24 @@ def test_menu_shows_only_what_the_role_may_open(client, admin_user, agent):  # t
     body = refused.content.decode()
     assert "for admins only" in body
     assert 'href="/admin/"' not in body
+
+
+@pytest.mark.parametrize(
+    ("who", "start"),
+    [("admin_user", "/campaigns/"), ("report_viewer", "/reports/"), ("agent", "/desktop/")],
+)
+def test_signing_in_lands_each_role_on_a_page_it_may_open(client, request, who, start):  # type: ignore[no-untyped-def]
+    user = user_of(request, who)
+    user.set_password("s3cret-pass")
+    user.save()
+    response = client.post(
+        "/accounts/login/", {"username": user.username, "password": "s3cret-pass"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == start
+    assert response.status_code == 200
+
+
+def test_the_root_sends_a_stranger_to_sign_in(client, db):  # type: ignore[no-untyped-def]
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/"
