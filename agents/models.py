@@ -151,6 +151,17 @@ class Agent(models.Model):
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
 
+    @property
+    def auto_answers(self) -> bool:
+        """The contact asks the phone to pick up by itself (``[sip_auto_answer=true]…``)."""
+        if not self.contact.startswith("["):
+            return False
+        head = self.contact[1:].split("]", 1)[0]
+        return any(
+            part.strip().lower() in ("sip_auto_answer=true", "sip_auto_answer=1")
+            for part in head.split(",")
+        )
+
 
 class Tier(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="tiers")

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from django.db import transaction
 
-from .models import Campaign, RunStatus
+from agents.models import Agent
+
+from .models import Campaign, CampaignType, RunStatus
 
 
 class CampaignRunning(Exception):
@@ -42,6 +44,16 @@ def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign
 
     transaction.on_commit(lambda: notify_campaign_started(campaign, now))
     return campaign
+
+
+def agents_ringing_first(campaign: Campaign) -> list[Agent]:
+    """Agents of a Progressive or Predictive campaign's queue whose phones ring before they
+    answer: the customer is already on the line, so their ring time counts towards the 2 s
+    abandon rule. (Preview agents answer before the customer is dialed.)"""
+    if campaign.type not in (CampaignType.PROGRESSIVE, CampaignType.PREDICTIVE):
+        return []
+    agents = Agent.objects.filter(tiers__queue_id=campaign.queue_id).select_related("user")
+    return [a for a in agents.order_by("name") if not a.auto_answers]
 
 
 def campaign_stop(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from campaigns.models import Campaign, RunStatus
+from campaigns.services import agents_ringing_first
 from leads import lifecycle
 from leads.models import Lead, LeadState
-from tests.factories import NOW, CampaignFactory, LeadFactory, ScheduleRowFactory
+from tests.factories import NOW, AgentFactory, CampaignFactory, LeadFactory, ScheduleRowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +100,40 @@ def test_list_shows_status_counts_and_play_stop(admin_client, campaign, queue): 
     assert 'class="num st-active">1<' in body
     assert 'class="num st-failed">1<' in body
     assert "csrfmiddlewaretoken" in body
+
+
+@pytest.mark.parametrize(
+    ("campaign_type", "warned"),
+    [("progressive", True), ("predictive", True), ("preview", False)],
+)
+def test_starting_warns_of_agents_whose_phones_ring_first(
+    admin_client, queue, agent, campaign_type, warned
+):  # type: ignore[no-untyped-def]
+    on_headset = AgentFactory(contact="[sip_auto_answer=true]user/1200")
+    on_headset.tiers.create(queue=queue)
+    campaign = CampaignFactory(queue=queue, name="Renewals", type=campaign_type)
+    response = admin_client.post(f"/campaigns/{campaign.pk}/start/", follow=True)
+    warnings = [m for m in messages_of(response) if "auto-answer" in m]
+    assert any("“Renewals” started" in m for m in messages_of(response))
+    assert len(warnings) == int(warned)
+    if warned:  # alice (user/1001) rings first; the headset agent does not
+        assert warnings[0].startswith("1 agent(s) of this queue are not on auto-answer (1001@")
+
+
+@pytest.mark.parametrize(
+    ("contact", "rings_first"),
+    [
+        ("user/1001", True),
+        ("[sip_auto_answer=true]user/1001", False),
+        ("[leg_timeout=10,sip_auto_answer=TRUE]sofia/internal/1001@pbx", False),
+        ("[sip_auto_answer=false]user/1001", True),
+        ("[leg_timeout=10]user/1001", True),
+    ],
+)
+def test_auto_answer_is_read_from_the_contact(queue, contact, rings_first):  # type: ignore[no-untyped-def]
+    AgentFactory(contact=contact).tiers.create(queue=queue)
+    campaign = CampaignFactory(queue=queue, type="predictive")
+    assert len(agents_ringing_first(campaign)) == int(rings_first)
 
 
 def test_play_and_stop_buttons(admin_client, campaign):  # type: ignore[no-untyped-def]
