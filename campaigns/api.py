@@ -42,8 +42,8 @@ from leads.services import leads_delete_all
 
 from .models import AbandonWindow, Campaign
 from .pacing_views import ledger_csv_response, ledger_summary
-from .serializers import CampaignSerializer
-from .services import CampaignRunning, campaign_start, campaign_stop
+from .serializers import CampaignSerializer, StartedCampaignSerializer
+from .services import CampaignRunning, campaign_start, campaign_stop, ringing_first_warning
 
 
 class ByIdCursorPagination(CursorPagination):
@@ -135,11 +135,15 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             raise CampaignIsRunning(str(exc)) from None
         instance.delete()
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=StartedCampaignSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str | None = None) -> Response:
-        """Start dialing (Running; shown as Scheduled outside the schedule)."""
-        return self._run(request, campaign_start)
+        """Start dialing (Running; shown as Scheduled outside the schedule). ``warnings``
+        names agents not on auto-answer, as the builder's start button does."""
+        response = self._run(request, campaign_start)
+        warning = ringing_first_warning(self.get_object())
+        response.data["warnings"] = [warning] if warning else []
+        return response
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])

@@ -171,3 +171,14 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             model = _NESTED[name]
             model.objects.filter(campaign=campaign).delete()
             model.objects.bulk_create(model(campaign=campaign, **item) for item in items)
+
+
+class StartedCampaignSerializer(CampaignSerializer):
+    """The start action's answer (its schema; the action fills ``warnings``): the campaign and
+    what its starter should know, such as agents not on auto-answer, whose ring time counts
+    towards the 2 s abandon rule."""
+
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "warnings"]

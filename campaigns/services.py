@@ -56,6 +56,20 @@ def agents_ringing_first(campaign: Campaign) -> list[Agent]:
     return [a for a in agents.order_by("name") if not a.auto_answers]
 
 
+def ringing_first_warning(campaign: Campaign) -> str | None:
+    """What to tell whoever starts the campaign about agents not on auto-answer, if any."""
+    ringing = agents_ringing_first(campaign)
+    if not ringing:
+        return None
+    names = ", ".join(a.name for a in ringing[:5]) + (" …" if len(ringing) > 5 else "")
+    return (
+        f"{len(ringing)} agent(s) of this queue are not on auto-answer ({names}): their phones "
+        "ring while the customer waits, and a customer who waits more than "
+        f"{campaign.drop_seconds} s counts as abandoned. Set their contact to "
+        "[sip_auto_answer=true]user/<extension>."
+    )
+
+
 def campaign_stop(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
     """Stopped: in-progress dials are hung up and their leads retry; cool-offs keep running."""
     from dialer.selector import campaign_stopped

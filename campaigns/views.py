@@ -121,16 +121,9 @@ def campaign_start_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     else:
         status = display_status(campaign, timezone.now())
         messages.success(request, f"Campaign “{campaign.name}” started ({status}).")
-        ringing = services.agents_ringing_first(campaign)
-        if ringing:
-            names = ", ".join(a.name for a in ringing[:5]) + (" …" if len(ringing) > 5 else "")
-            messages.warning(
-                request,
-                f"{len(ringing)} agent(s) of this queue are not on auto-answer ({names}): "
-                "their phones ring while the customer waits, and a customer who waits more "
-                f"than {campaign.drop_seconds} s counts as abandoned. Set their contact to "
-                "[sip_auto_answer=true]user/<extension>.",
-            )
+        warning = services.ringing_first_warning(campaign)
+        if warning:
+            messages.warning(request, warning)
     return _back(request, reverse("campaigns:list"))
 
 

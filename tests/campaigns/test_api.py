@@ -105,8 +105,17 @@ def test_start_and_stop(admin_user) -> None:  # type: ignore[no-untyped-def]
     started = client.post(f"/api/campaigns/{campaign.pk}/start/")
     assert started.status_code == 200
     assert started.json()["run_status"] == "running"
+    assert started.json()["warnings"] == []
     stopped = client.post(f"/api/campaigns/{campaign.pk}/stop/")
     assert stopped.json()["run_status"] == "stopped"
+
+
+def test_start_names_agents_not_on_auto_answer(admin_user, agent, queue) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, type="predictive")
+    started = client_for(admin_user).post(f"/api/campaigns/{campaign.pk}/start/").json()
+    assert started["run_status"] == "running"
+    assert len(started["warnings"]) == 1
+    assert "not on auto-answer (1001@default)" in started["warnings"][0]
 
 
 def test_upload_through_the_api_returns_the_report(admin_user) -> None:  # type: ignore[no-untyped-def]
