@@ -1075,6 +1075,16 @@ class Dialer:
         )
         with self.lock:
             self.calls[call_uuid] = live
+        # The channel may have hung up since `show channels`: its hangup event found no call
+        # to end then. Now that the call is tracked a later hangup is seen; ask once more.
+        try:
+            query = dialstring.uuid_command("uuid_exists", call_uuid)
+            still_up = self.conn.api(query, timeout=5).strip() != "false"
+        except Exception:
+            still_up = True  # unknown: the channel's own events (or the next reconcile) decide
+        if not still_up:
+            self._finish(call_uuid, "DIALER_RESTART", lost=True, reason="DIALER_RESTART")
+            return
         if row.get("callstate") == "ACTIVE" and row.get("application") == "park":
             live.times.answered_at = live.times.answered_at or utcnow()
             self.conn.run_in_loop(self._enqueue_customer, live)

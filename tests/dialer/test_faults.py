@@ -15,11 +15,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
+from django.utils import timezone
 
+from dialer import daemon as daemon_module
 from dialer import handoff
 from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
+from freeswitch.simulator.testing import RawEslClient
 from leads.models import Lead, LeadState
 from tests.dialer.dialer_harness import (
     SelectorTicks,
@@ -189,3 +192,43 @@ def test_sigkill_and_restart_leaves_nothing_stuck():
     assert_consistent(campaign, log)
     lost = Call.objects.filter(campaign=campaign, hangup_cause="DIALER_RESTART")
     assert all(c.lead.state in (LeadState.SUCCESS, LeadState.FAILED) for c in lost)
+
+
+def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, monkeypatch):
+    """After a crash the new daemon adopts calls still up; one that hangs up between its
+    `show channels` and the adoption must still be closed, or its lead stays dialing."""
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+    campaign = build_campaign(1)
+    lead = campaign.leads.get()
+    lead.state = LeadState.DIALING
+    lead.save(update_fields=["state"])
+    now = timezone.now()
+    call = Call.objects.create(
+        campaign=campaign, lead=lead, attempt=1, number=lead.number, requested_at=now,
+        dialed_at=now, node="fs1", result=CallResult.PENDING,
+    )  # fmt: skip
+    esl = RawEslClient(sim.port)
+    esl.connect()
+    esl.api(f"originate {{origination_uuid={call.uuid}}}null/left-behind &park()")
+    assert wait_until(lambda: any(c.get("uuid") == str(call.uuid) for c in sim.channels()), 5)
+
+    real = daemon_module.call_services.pending_calls_on_node
+
+    def hang_up_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        esl.api(f"uuid_kill {call.uuid}")  # after the daemon's `show channels`
+        assert wait_until(lambda: not sim.channels(), 5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(daemon_module.call_services, "pending_calls_on_node", hang_up_first)
+    dialer.start()
+    try:
+        assert dialer.conn.wait_connected(5)
+        assert wait_until(
+            lambda: Call.objects.get(pk=call.pk).result != CallResult.PENDING, timeout=5
+        )
+    finally:
+        esl.close()
+    call.refresh_from_db()
+    lead.refresh_from_db()
+    assert (call.result, call.hangup_cause) == (CallResult.FAILED, "DIALER_RESTART")
+    assert lead.state != LeadState.DIALING
