@@ -67,19 +67,20 @@ def _live_answers(
     )
 
 
+# A live answer (among answered calls), as the ledger counts it: a person picked up. AMD
+# mistakes found later correct AMD's verdict; pacing's answer rate uses the same rule.
+LIVE_ANSWER = ~(
+    Q(amd_result__iexact="MACHINE")
+    & Q(agent_answered_at__isnull=True)
+    & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
+) & ~Q(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
+
+
 def _counted(calls: QuerySet[Call]) -> QuerySet[Call]:
     """The calls among ``calls`` that are live answers, with their agent delay."""
-    return (
-        calls.exclude(
-            Q(amd_result__iexact="MACHINE")
-            & Q(agent_answered_at__isnull=True)
-            & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
-        )
-        .exclude(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
-        .annotate(
-            agent_delay=ExpressionWrapper(
-                F("agent_answered_at") - F("answered_at"), output_field=DurationField()
-            )
+    return calls.filter(LIVE_ANSWER).annotate(
+        agent_delay=ExpressionWrapper(
+            F("agent_answered_at") - F("answered_at"), output_field=DurationField()
         )
     )
 

@@ -18,11 +18,11 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 
 from agents.models import Tier
 from dialer import compliance, livestate
-from dialer.models import AmdMistake, Call, CallResult
+from dialer.models import Call, CallResult
 from dialer.pacing.policy import (
     AgentSnapshot,
     AgentState,
@@ -82,21 +82,15 @@ def measured_models(
         Call.objects.filter(campaign=campaign, dialed_at__isnull=False, hangup_at__isnull=False)
         .exclude(result__in=(CallResult.CANCELLED, CallResult.SKIPPED, CallResult.FAILED))
         .order_by("-dialed_at")
-        .values_list(
-            "dialed_at",
-            "answered_at",
-            "hangup_at",
-            "amd_result",
-            "agent_answered_at",
-            "amd_mistake",
+        .annotate(
+            live=ExpressionWrapper(
+                Q(answered_at__isnull=False) & compliance.LIVE_ANSWER,
+                output_field=BooleanField(),
+            )
         )
+        .values_list("dialed_at", "answered_at", "hangup_at", "live")
     )[:RING_HISTORY]
-    for dialed, answered, hangup, amd, agent_at, mistake in reversed(list(rows)):
-        # A live answer as the ledger counts it: AMD mistakes found later correct the verdict.
-        live = answered is not None and mistake != AmdMistake.MACHINE_AS_HUMAN and (
-            amd.upper() != "MACHINE" or agent_at is not None
-            or mistake == AmdMistake.HUMAN_AS_MACHINE
-        )  # fmt: skip
+    for dialed, answered, hangup, live in reversed(list(rows)):
         end = answered if answered is not None else hangup
         if end is not None and dialed is not None:
             dials.record(max(0.0, (end - dialed).total_seconds()), live)
