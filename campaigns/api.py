@@ -140,25 +140,25 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
     def start(self, request: Request, pk: str | None = None) -> Response:
         """Start dialing (Running; shown as Scheduled outside the schedule). ``warnings``
         names agents not on auto-answer, as the builder's start button does."""
-        response = self._run(request, campaign_start)
-        warning = ringing_first_warning(self.get_object())
-        response.data["warnings"] = [warning] if warning else []
-        return response
+        campaign = self._run(request, campaign_start)
+        warning = ringing_first_warning(campaign)
+        data = self.get_serializer(campaign).data
+        return Response({**data, "warnings": [warning] if warning else []})
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: str | None = None) -> Response:
         """Stop dialing: calls in progress end and their leads go back to retry."""
-        return self._run(request, campaign_stop)
+        return Response(self.get_serializer(self._run(request, campaign_stop)).data)
 
-    def _run(self, request: Request, service: Any) -> Response:
+    def _run(self, request: Request, service: Any) -> Campaign:
         campaign = self.get_object()
         try:
             campaign = service(campaign, now=timezone.now(), actor=actor_of(request))
         except (DjangoValidationError, ValueError) as exc:
             messages = exc.messages if isinstance(exc, DjangoValidationError) else [str(exc)]
             raise serializers.ValidationError({"detail": messages}) from None
-        return Response(self.get_serializer(campaign).data)
+        return campaign
 
     @extend_schema(responses=LeadStatusCountsSerializer)
     @action(detail=True, methods=["get"], url_path="lead-status")

@@ -52,8 +52,8 @@ def agents_ringing_first(campaign: Campaign) -> list[Agent]:
     abandon rule. (Preview agents answer before the customer is dialed.)"""
     if campaign.type not in (CampaignType.PROGRESSIVE, CampaignType.PREDICTIVE):
         return []
-    agents = Agent.objects.filter(tiers__queue_id=campaign.queue_id).select_related("user")
-    return [a for a in agents.order_by("name") if not a.auto_answers]
+    agents = Agent.objects.filter(tiers__queue_id=campaign.queue_id).order_by("name")
+    return [a for a in agents if not a.auto_answers]
 
 
 def ringing_first_warning(campaign: Campaign) -> str | None:
