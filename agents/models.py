@@ -157,10 +157,9 @@ class Agent(models.Model):
         if not self.contact.startswith("["):
             return False
         head = self.contact[1:].split("]", 1)[0]
-        return any(
-            part.strip().lower() in ("sip_auto_answer=true", "sip_auto_answer=1")
-            for part in head.split(",")
-        )
+        variables = dict(part.partition("=")[::2] for part in head.split(","))
+        # FreeSWITCH's switch_true, as the phone's auto-answer header is sent on it.
+        return variables.get("sip_auto_answer", "").lower() in ("true", "1", "yes", "on")
 
 
 class Tier(models.Model):

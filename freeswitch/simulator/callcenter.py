@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .channels import Channel, OriginateError, new_uuid
+from .channels import Channel, OriginateError, new_uuid, switch_true
 
 if TYPE_CHECKING:
     from .channels import Core
@@ -109,10 +109,6 @@ def _atoi(value: str) -> int:
     """C atoi/atol: leading digits (and sign), 0 when there are none."""
     m = re.match(r"\s*([+-]?\d+)", value)
     return int(m.group(1)) if m else 0
-
-
-def _b(value: Any) -> bool:
-    return str(value).lower() in ("true", "1", "yes", "on")
 
 
 @dataclass
@@ -384,7 +380,7 @@ class CallCenter:
                 q.moh_set = True
             cur = getattr(q, attr)
             if isinstance(cur, bool):
-                setattr(q, attr, _b(val))
+                setattr(q, attr, switch_true(val))
             elif isinstance(cur, int):
                 setattr(q, attr, int(val or 0))
             else:

@@ -171,10 +171,15 @@ def split_vars(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def switch_true(value: object) -> bool:
+    """FreeSWITCH's switch_true for the values dial strings and configs use."""
+    return str(value).lower() in ("true", "1", "yes", "on")
+
+
 def auto_answer(variables: dict[str, str]) -> bool:
     """Whether the leg asks the phone to answer itself: ``sip_auto_answer=true`` (FreeSWITCH
     sends ``Call-Info: answer-after=0``) or that Call-Info header set by hand."""
-    if variables.get("sip_auto_answer", "").lower() in ("true", "1", "yes"):
+    if switch_true(variables.get("sip_auto_answer", "")):
         return True
     return "answer-after=0" in variables.get("sip_h_Call-Info", "").replace(" ", "")
 
@@ -909,7 +914,7 @@ class Core:
             or variables.get("originate_timeout")
             or (extra[4] if extra and len(extra) >= 5 and extra[4].isdigit() else timeout_default)
         )
-        ignore_early = variables.get("ignore_early_media", "false").lower() in ("true", "1", "yes")
+        ignore_early = switch_true(variables.get("ignore_early_media", "false"))
         ch.defer_early = not ignore_early
         waits = [asyncio.ensure_future(ch.answered.wait()), asyncio.ensure_future(ch.gone.wait())]
         if not ignore_early:
