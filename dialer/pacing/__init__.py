@@ -22,8 +22,10 @@ from dialer.pacing.policy import (
     PacingDecision,
     PacingMode,
     PacingSnapshot,
+    abandon_aim,
     decide,
     drop_risk_limit,
+    guard_rate,
 )
 from dialer.pacing.stats import DialOutcomeStats, RingModel, TalkTimeModel, TalkTimeStats
 
@@ -47,7 +49,9 @@ __all__ = [
     "TalkTimeModel",
     "TalkTimeStats",
     "WindowRate",
+    "abandon_aim",
     "decide",
     "drop_risk_limit",
+    "guard_rate",
     "window_rate",
 ]

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 AVAILABLE = ("Available", "Available (On Demand)")
 ON_BREAK = "On Break"
 IN_CALL = ("In a queue call", "Receiving")
-RING_HISTORY = 600  # resolved dials behind the ring profile (the estimator's memory)
+RING_HISTORY = 3000  # resolved dials behind the ring profile (the estimator's memory)
 TALK_HISTORY = 300
 MODEL_TTL = 10.0  # seconds a measured model is reused (hundreds of rows barely move in 10 s)
 HISTORY_LEN = 360  # kept decisions per campaign: one an hour at one every 10 s
@@ -61,7 +61,6 @@ def pacing_config(campaign: Campaign) -> PacingConfig:
     return PacingConfig(
         abandon_cap=cap,
         target_abandon_rate=cap * base.target_abandon_rate / base.abandon_cap,
-        guard_rate=cap * base.guard_rate / base.abandon_cap,
         max_lines_per_agent=float(campaign.max_lines_per_agent),
         max_calls_per_second=max(1, int(settings.DIALER_CALLS_PER_SECOND)),
         drop_wait_seconds=float(campaign.drop_seconds),

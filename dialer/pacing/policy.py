@@ -19,12 +19,14 @@ How it decides (one configuration for every campaign size and answer rate):
    is P(agents free <= live answers ahead) (normal approximation of the two sums), averaged
    over the spread of answer times. Lines are added while that risk stays under a limit.
 4. Feedback: the limit moves with the campaign's measured abandon rate (the compliance window):
-   below the target it loosens, above it tightens. The window rate accumulates every past drop,
-   so a burst of drops keeps the limit tight until it is diluted; the target sits below the cap.
+   below the aim it loosens, above it tightens. The window rate accumulates every past drop,
+   so a burst of drops keeps the limit tight until it is diluted. The aim sits below the cap by
+   a margin that shrinks as the window's live answers grow (a rate over thousands of answers
+   moves slowly, so it can be steered close to the cap; one over a hundred cannot).
 5. Rounds: predictive lines go out at most every ``dial_round_seconds`` (judged from the newest
    ringing line), so the result does not depend on how often the caller asks.
-6. Guard: when the window rate is close to the cap, keep predicting with the tightest limit
-   (only lines almost sure to find an agent) and trim lines that would take the projected
+6. Guard: when the window rate is past the aim, near the cap, keep predicting with the tightest
+   limit (only lines almost sure to find an agent) and trim lines that would take the projected
    window rate over the guard (or over the current rate when already above it).
 7. Never more lines than ``max_lines_per_agent`` x logged-in agents, never more dials in a second
    than ``max_calls_per_second``, never fewer calls than progressive would place.
@@ -89,8 +91,14 @@ class PacingSnapshot:
 @dataclass(frozen=True, slots=True)
 class PacingConfig:
     abandon_cap: float = 0.03  # legal cap on abandons / live answers over the window
-    target_abandon_rate: float = 0.024  # what the feedback aims for, headroom under the cap
-    guard_rate: float = 0.028  # window rate at which pacing falls back to progressive
+    # The feedback aims at the cap less a margin of ``target_margin_z`` standard errors of a rate
+    # at the cap measured on the window's live answers (plus ``target_prior_answers``): a window
+    # of few answers can swing past the cap on a handful of drops, a window of thousands moves
+    # slowly and can be steered close to it. Never aims lower than ``target_abandon_rate``.
+    target_abandon_rate: float = 0.024
+    target_margin_z: float = 0.7
+    target_prior_answers: float = 600.0
+    guard_share: float = 0.5  # the guard sits this share of the way from the aim to the cap
     guard_min_answers: int = 100  # below this many live answers a rate is too noisy to guard on
     max_lines_per_agent: float = 3.0
     max_calls_per_second: int = 20
@@ -102,7 +110,7 @@ class PacingConfig:
     answer_rate_margin_z: float = 1.0
     warmup_talk_samples: int = 20
     drop_wait_seconds: float = 2.0  # a live answer without an agent after this is a drop
-    base_drop_risk: float = 0.015  # next line's drop-risk limit when the window is on target
+    base_drop_risk: float = 0.018  # next line's drop-risk limit when the window is on target
     min_drop_risk: float = 0.001
     max_drop_risk: float = 0.3
     feedback_gain: float = 6.0  # how hard the limit reacts to the window rate vs the target
@@ -130,9 +138,22 @@ def _phi_upper(z: float) -> float:
     return 0.5 * math.erfc(-z / _SQRT2)
 
 
+def abandon_aim(abandons: WindowRate, config: PacingConfig) -> float:
+    """The window rate the feedback steers to: the cap less a margin that shrinks with answers."""
+    cap = config.abandon_cap
+    answers = abandons.live_answers + config.target_prior_answers
+    return max(config.target_abandon_rate, cap - config.target_margin_z * math.sqrt(cap / answers))
+
+
+def guard_rate(abandons: WindowRate, config: PacingConfig) -> float:
+    """Window rate from which only lines almost sure to find an agent are placed."""
+    aim = abandon_aim(abandons, config)
+    return aim + config.guard_share * (config.abandon_cap - aim)
+
+
 def drop_risk_limit(abandons: WindowRate, config: PacingConfig) -> float:
-    """The next line's allowed drop risk, set by the measured window rate against the target."""
-    target = config.target_abandon_rate
+    """The next line's allowed drop risk, set by the measured window rate against the aim."""
+    target = abandon_aim(abandons, config)
     prior = config.feedback_prior_answers
     rate = (abandons.abandons + target * prior) / (abandons.live_answers + prior)
     limit = config.base_drop_risk * math.exp(config.feedback_gain * (target - rate) / target)
@@ -212,7 +233,8 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
 
     # Close to the cap: keep predicting, but only lines that almost surely find an agent.
     # (Falling back to progressive instead idles agents for hours on a low answer rate.)
-    guarded = window.live_answers >= config.guard_min_answers and rate >= config.guard_rate
+    guard = guard_rate(window, config)
+    guarded = window.live_answers >= config.guard_min_answers and rate >= guard
 
     p = answer_rate_bound(ring.live_probability, ring.dials, config.answer_rate_margin_z)
     wait = config.drop_wait_seconds
@@ -312,7 +334,7 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
 
     # Keep the projected window rate under the guard: trim predictive lines, never the floor.
     if window.live_answers >= config.guard_min_answers:
-        ceiling = max(config.guard_rate, rate)  # over the guard: do not make it worse
+        ceiling = max(guard, rate)  # over the guard: do not make it worse
         while placed > floor and projected_with(placed) >= ceiling:
             placed -= 1
     projected = projected_with(placed)
@@ -342,7 +364,7 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
         f"{head}Predictive: {free_mean:.1f} agents expected free within {mid:.0f} s, "
         f"{expected_live:.1f} live answers expected from {len(ringing)} ringing lines; "
         f"{why}, next line's drop risk {last_risk:.1%} (limit {theta:.1%}, "
-        f"abandon rate {rate:.1%}).{limit_note}"
+        f"abandon rate {rate:.1%}, aim {abandon_aim(window, config):.1%}).{limit_note}"
     )
     return PacingDecision(
         placed, reason, mode, free_mean, expected_live,

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 RING_STEP = 0.5
 RING_BINS = 240
 _SQRT2 = math.sqrt(2.0)
+# How many standard errors the recent dials' answer rate must move before it replaces the long
+# memory's: a rise (more live answers than paced for, so drops) is believed sooner than a fall.
+_RISE_SE = 1.5
+_FALL_SE = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +92,22 @@ class DialOutcomeStats:
     """Live-answer probability and ring profile, forgetting old dials geometrically.
 
     ``memory`` is roughly how many recent dials the estimate reflects; the frozen model is rebuilt
-    every ``refresh`` dials (a profile over hundreds of dials barely moves with one more).
+    every ``refresh`` dials (a profile over hundreds of dials barely moves with one more). The
+    live-answer rate also follows the last ``recent`` dials and switches to them when they have
+    clearly moved, so a long memory does not keep pacing on an answer rate that has changed.
     """
 
     def __init__(
         self,
-        memory: float = 600.0,
+        memory: float = 3000.0,
         step: float = RING_STEP,
         bins: int = RING_BINS,
         refresh: int = 20,
+        recent: float = 150.0,
     ) -> None:
         self.refresh = refresh
+        self._recent_alpha = 1.0 / recent
+        self._recent_live = 0.0  # live-answer rate over about the last ``recent`` dials
         self.step = step
         self.bins = bins
         self._growth = 1.0 / (1.0 - 1.0 / memory)
@@ -123,6 +132,8 @@ class DialOutcomeStats:
         else:
             self._other[i] += w
             self._other_total += w
+        a = max(self._recent_alpha, 1.0 / (self.dials + 1))
+        self._recent_live += a * ((1.0 if live else 0.0) - self._recent_live)
         self.dials += 1
         if self.dials - self._built_at >= self.refresh or self.dials <= self.refresh:
             self._cached = None
@@ -147,6 +158,20 @@ class DialOutcomeStats:
         inv = 1.0 / total
         return (1.0, *(max(0.0, 1.0 - c * inv) for c in itertools.accumulate(hist[:-1])))
 
+    def _live_probability(self, long_run: float) -> float:
+        """The long memory's rate, unless the recent dials say the answer rate has moved.
+
+        A long memory keeps the estimate steady (at a 15% answer rate 600 dials still leave it
+        13% off either way, which the pacing pays for in idle agents); a change of list or time
+        of day shows in the recent dials first, and then they are believed at once.
+        """
+        recent = self._recent_live
+        n = min(self.dials, 1.0 / self._recent_alpha)
+        spread = math.sqrt(max(long_run * (1.0 - long_run), 0.01) / max(n, 1.0))
+        # Believed sooner when it says more live answers (fewer lines: the safe side).
+        moved = recent - long_run > _RISE_SE * spread or long_run - recent > _FALL_SE * spread
+        return recent if moved else long_run
+
     def model(self) -> RingModel | None:
         if self.dials == 0:
             return None
@@ -154,7 +179,7 @@ class DialOutcomeStats:
             self._built_at = self.dials
             total = self._live_total + self._other_total
             self._cached = RingModel(
-                live_probability=self._live_total / total,
+                live_probability=self._live_probability(self._live_total / total),
                 step=self.step,
                 live_survival=self._survival(self._live, self._live_total),
                 other_survival=self._survival(self._other, self._other_total),

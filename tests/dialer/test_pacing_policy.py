@@ -14,8 +14,10 @@ from dialer.pacing.policy import (
     PacingConfig,
     PacingMode,
     PacingSnapshot,
+    abandon_aim,
     decide,
     drop_risk_limit,
+    guard_rate,
 )
 from dialer.pacing.stats import DialOutcomeStats, TalkTimeModel, TalkTimeStats
 
@@ -188,12 +190,24 @@ def test_calls_per_second_limit():
 def test_abandon_rate_over_target_tightens_the_pacing():
     agents = talking(20, elapsed=100.0) + wrapping(5, left=6.0)
     clean = WindowRate(2000, 10, 0.0, NOW)  # 0.5%
-    hot = WindowRate(2000, 50, 0.0, NOW)  # 2.5%, over the 2% target
+    hot = WindowRate(2000, 50, 0.0, NOW)  # 2.5%, close to the aim
     relaxed = decide(_snap(agents, abandons=clean), CONFIG)
     tight = decide(_snap(agents, abandons=hot), CONFIG)
     assert drop_risk_limit(hot, CONFIG) < drop_risk_limit(clean, CONFIG)
     assert tight.calls_to_place < relaxed.calls_to_place
     assert tight.drop_risk_limit < relaxed.drop_risk_limit
+
+
+def test_the_aim_comes_closer_to_the_cap_as_the_window_fills():
+    # A rate over a few hundred answers can jump a point on a handful of drops; one over ten
+    # thousand cannot, so the budget is used, but never aimed at the cap itself.
+    few, many = WindowRate(300, 0, 0.0, NOW), WindowRate(10_000, 0, 0.0, NOW)
+    assert CONFIG.target_abandon_rate <= abandon_aim(few, CONFIG) < 0.026
+    assert 0.028 < abandon_aim(many, CONFIG) < guard_rate(many, CONFIG) < CONFIG.abandon_cap
+    # The same 2.8% is on target for the large window and over it for the small one.
+    assert drop_risk_limit(WindowRate(10_000, 280, 0.0, NOW), CONFIG) > drop_risk_limit(
+        WindowRate(300, 8, 0.0, NOW), CONFIG
+    )
 
 
 def test_close_to_the_cap_only_near_certain_lines():
@@ -246,6 +260,23 @@ def test_talk_time_estimator_follows_drift():
     assert model is not None
     assert model.mu == pytest.approx(5.5, abs=0.15)
     assert model.sigma == pytest.approx(0.8, abs=0.15)
+
+
+def test_answer_rate_estimate_is_steady_but_follows_a_real_change():
+    rng = random.Random(3)
+    stats = DialOutcomeStats(refresh=1)  # a fresh estimate after every dial
+    estimates = []
+    for i in range(6000):
+        live = rng.random() < 0.15
+        stats.record(9.0 if live else 25.0, live)
+        if i >= 3000:
+            estimates.append(stats.model().live_probability)
+    # Long memory: a run of unanswered dials never makes it promise fewer live answers than a
+    # tenth under the truth (that would mean too many lines and drops); at 600 dials it did.
+    assert min(estimates) > 0.135
+    for _ in range(300):  # the list changes: twice as many people answer
+        stats.record(9.0, rng.random() < 0.3)
+    assert stats.model().live_probability == pytest.approx(0.3, abs=0.05)
 
 
 def test_ring_model_measures_the_live_answer_probability():
