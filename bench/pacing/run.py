@@ -194,7 +194,7 @@ def render(
             if worst > CAP:
                 problems.append("abandon over 3% on a seed")
             if occ < need:
-                problems.append(f"occupancy under {_pct(need)}%")
+                problems.append(f"occupancy {occ * 100:.2f}% under {_pct(need)}%")
             if occ <= fixed:
                 problems.append("not above best fixed")
             if occ < prog:
@@ -203,8 +203,8 @@ def render(
             if problems:
                 failures.append(f"{n} agents, p={p}: {verdict}")
             summary.append(
-                f"| {n} | {p:.2f} | {_pct(occ)} | {_pct(need)} | {_pct(fixed)} | {_pct(prog)} "
-                f"| {_pct(vici[0])} ({_pct(vici_ab)}) | {_pct(worst)} | {verdict} |"
+                f"| {n} | {p:.2f} | {occ * 100:.2f} | {_pct(need)} | {_pct(fixed)} | {_pct(prog)} "
+                f"| {_pct(vici[0])} ({_pct(vici_ab)}) | {worst * 100:.2f} | {verdict} |"
             )
     body = "\n".join(summary) + "\n\nFull table (" + f"{len(seeds)} seeds per row):\n\n"
     return body + "\n".join(lines) + "\n", failures
@@ -252,7 +252,7 @@ The project's policy runs with one configuration for every scenario (`PacingConf
 {cfg}). The simulator asks it every second and whenever an idle agent has no call covering
 it; predictive lines go out in rounds at most every `dial_round_seconds`.
 Baselines: progressive 1:1 (dials the moment an agent is idle); the best fixed dial level per
-scenario, tuned after the fact (highest level, to 1/{2**steps * 0 + 2**steps // 2}, with
+scenario, tuned after the fact (highest level, to 1/{2**steps // 2}, with
 abandon <= 3% on every seed: a baseline no real system gets); VICIdial's ADAPT_HARD_LIMIT,
 ADAPT_AVERAGE and ADAPT_TAPERED re-implemented from their description (dial loop 2.5 s, adapt
 every 15 s over 15 one-second samples, drop control every 60 s, defaults drop target 3%, max
