@@ -210,10 +210,19 @@ def render(
     return body + "\n".join(lines) + "\n", failures
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, section: str = SECTION, after: str | None = None) -> None:
+    """Replace ``section`` of docs/benchmarks.md (to the next heading) with ``text``; a section
+    not there yet goes right after the section ``after``."""
     doc = DOC.read_text()
-    start = doc.index(SECTION)
-    nxt = doc.find("\n## ", start + len(SECTION))
+    if section not in doc:
+        assert after is not None, f"{section!r} is not in {DOC}"
+        prev = doc.index(after)
+        nxt = doc.find("\n## ", prev + len(after))
+        at = len(doc) if nxt < 0 else nxt + 1
+        DOC.write_text(doc[:at] + text.rstrip() + "\n\n" + doc[at:])
+        return
+    start = doc.index(section)
+    nxt = doc.find("\n## ", start + len(section))
     end = len(doc) if nxt < 0 else nxt + 1
     DOC.write_text(doc[:start] + text.rstrip() + "\n" + ("\n" + doc[end:] if nxt >= 0 else ""))
 

@@ -1,0 +1,132 @@
+"""How much occupancy each abandon point buys: the pacing's frontier in one scenario.
+
+    .venv/bin/python -m bench.pacing.frontier             # 100 agents, p = 0.15, seeds 1-10
+    .venv/bin/python -m bench.pacing.frontier --agents 25 --p 0.15 --no-write
+
+Runs the project's policy with its feedback and guard switched off and a fixed drop-risk limit
+per line (so each limit lands at its own abandon rate), then the default configuration, and the
+default configuration told the true answer probability and talk-time distribution from the
+first second (what perfect estimators would give it). Writes its section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from multiprocessing import Pool
+
+from bench.pacing.policies import Project
+from bench.pacing.run import DOC, _interval, _pct, write_section
+from bench.pacing.run import SECTION as GRID_SECTION
+from bench.pacing.sim import Scenario, Simulation, simulate
+from dialer.pacing.policy import PacingConfig, PacingSnapshot, decide
+from dialer.pacing.stats import TalkTimeModel
+
+SECTION = "## Predictive pacing frontier (issue 8)"
+LIMITS = (0.005, 0.01, 0.015, 0.02, 0.025, 0.03)
+
+
+class KnownModel(Project):
+    """The policy given the scenario's true answer probability and talk time (no estimation)."""
+
+    name = "known model"
+
+    def decide(self, sim: Simulation) -> int:
+        sc = sim.sc
+        ring = sim.dial_stats.model()
+        if ring is not None:
+            ring = dataclasses.replace(ring, live_probability=sc.live_probability(sim.now))
+        talk = sim.talk_stats.model()
+        if talk is not None:
+            true_talk = TalkTimeModel.from_mean_sd(sc.talk_mean, sc.talk_sd)
+            talk = dataclasses.replace(true_talk, samples=talk.samples)
+        snap = PacingSnapshot(
+            now=sim.now,
+            agents=sim.agents_snapshot(),
+            calls=sim.calls_snapshot(),
+            ring=ring,
+            talk_time=talk,
+            wrapup_seconds=sc.wrapup,
+            abandons=sim.ledger.rate(sim.now),
+            dials_last_second=sim.dials_last_second(),
+        )
+        return decide(snap, self.config).calls_to_place
+
+
+def fixed_limit(theta: float) -> PacingConfig:
+    """Every line may carry drop risk ``theta``: no feedback, no guard."""
+    return PacingConfig(base_drop_risk=theta, feedback_gain=0.0, guard_min_answers=10**9)
+
+
+def _run(job: tuple[str, float, int, float, int]) -> tuple[str, float, float]:
+    label, theta, agents, p, seed = job
+    sc = Scenario(agents, p, seed)
+    if label == "known":
+        policy: Project = KnownModel(PacingConfig())
+    elif label == "default":
+        policy = Project(PacingConfig())
+    else:
+        policy = Project(fixed_limit(theta))
+    r = simulate(sc, policy)
+    return label + (f"{theta}" if label == "fixed" else ""), r.occupancy, r.abandon_rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--agents", type=int, default=100)
+    ap.add_argument("--p", type=float, default=0.15)
+    ap.add_argument("--seeds", type=int, default=10, help="seeds 1..N")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    seeds = range(1, args.seeds + 1)
+    rows = [("fixed", t) for t in LIMITS] + [("default", 0.0), ("known", 0.0)]
+    jobs = [(label, t, args.agents, args.p, s) for label, t in rows for s in seeds]
+    started = time.perf_counter()
+    with Pool(args.workers) as pool:
+        out = pool.map(_run, jobs, chunksize=1)
+    wall = time.perf_counter() - started
+    table = [
+        "| Policy | Occupancy % mean [95% CI] | Abandon % mean [95% CI] max |",
+        "|---|---|---|",
+    ]
+    for label, t in rows:
+        key = label + (f"{t}" if label == "fixed" else "")
+        occ = _interval([o for k, o, _ in out if k == key])
+        ab = _interval([a for k, _, a in out if k == key])
+        name = {
+            "fixed": f"drop-risk limit {t:.1%} per line, no feedback",
+            "default": "**project** (`PacingConfig()`: feedback to the aim, guard)",
+            "known": "project, told the true answer rate and talk time",
+        }[label]
+        table.append(
+            f"| {name} | {occ[0] * 100:.2f} [{occ[1] * 100:.2f}, {occ[2] * 100:.2f}] "
+            f"| {ab[0] * 100:.2f} [{ab[1] * 100:.2f}, {ab[2] * 100:.2f}] {_pct(ab[3])} |"
+        )
+    text = f"""{SECTION}
+
+Command: `.venv/bin/python -m bench.pacing.frontier` ({args.agents} agents, p = {args.p},
+seeds 1-{args.seeds}, the call model of the grid above). Machine: {os.cpu_count()} cores,
+Python {platform.python_version()}, {args.workers} worker processes; wall time
+{wall / 60:.1f} min.
+
+The project's policy with its feedback and guard off and a fixed drop-risk limit per line traces
+how much occupancy each abandon point buys; the default configuration should sit on that curve,
+and the same configuration told the true answer rate and talk-time distribution shows what
+better estimators could add.
+
+{chr(10).join(table)}
+"""
+    print(text)
+    if not args.no_write:
+        write_section(text, SECTION, after=GRID_SECTION)
+        print(f"wrote {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
