@@ -110,11 +110,11 @@ class PacingConfig:
     answer_rate_margin_z: float = 1.0
     warmup_talk_samples: int = 20
     drop_wait_seconds: float = 2.0  # a live answer without an agent after this is a drop
-    base_drop_risk: float = 0.018  # next line's drop-risk limit when the window is on target
+    base_drop_risk: float = 0.018  # next line's drop-risk limit when the window is on its aim
     min_drop_risk: float = 0.001
     max_drop_risk: float = 0.3
-    feedback_gain: float = 6.0  # how hard the limit reacts to the window rate vs the target
-    feedback_prior_answers: float = 600.0  # pseudo live answers at the target rate
+    feedback_gain: float = 6.0  # how hard the limit reacts to the window rate vs the aim
+    feedback_prior_answers: float = 600.0  # pseudo live answers at the aim
     horizon_quantiles: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)  # of live-answer delay
     dial_round_seconds: float = 1.0  # predictive lines go out in rounds at most this often
 
@@ -153,10 +153,10 @@ def guard_rate(abandons: WindowRate, config: PacingConfig) -> float:
 
 def drop_risk_limit(abandons: WindowRate, config: PacingConfig) -> float:
     """The next line's allowed drop risk, set by the measured window rate against the aim."""
-    target = abandon_aim(abandons, config)
+    aim = abandon_aim(abandons, config)
     prior = config.feedback_prior_answers
-    rate = (abandons.abandons + target * prior) / (abandons.live_answers + prior)
-    limit = config.base_drop_risk * math.exp(config.feedback_gain * (target - rate) / target)
+    rate = (abandons.abandons + aim * prior) / (abandons.live_answers + prior)
+    limit = config.base_drop_risk * math.exp(config.feedback_gain * (aim - rate) / aim)
     return min(config.max_drop_risk, max(config.min_drop_risk, limit))
 
 
