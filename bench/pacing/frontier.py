@@ -23,8 +23,8 @@ from bench.pacing.policies import Project
 from bench.pacing.run import DOC, _interval, _pct, write_section
 from bench.pacing.run import SECTION as GRID_SECTION
 from bench.pacing.sim import Scenario, Simulation, simulate
-from dialer.pacing.policy import PacingConfig, PacingSnapshot, decide
-from dialer.pacing.stats import TalkTimeModel
+from dialer.pacing.policy import PacingConfig
+from dialer.pacing.stats import RingModel, TalkTimeModel
 
 SECTION = "## Predictive pacing frontier (issue 8)"
 LIMITS = (0.005, 0.01, 0.015, 0.02, 0.025, 0.03)
@@ -35,26 +35,15 @@ class KnownModel(Project):
 
     name = "known model"
 
-    def decide(self, sim: Simulation) -> int:
+    def models(self, sim: Simulation) -> tuple[RingModel | None, TalkTimeModel | None]:
         sc = sim.sc
-        ring = sim.dial_stats.model()
+        ring, talk = super().models(sim)
         if ring is not None:
             ring = dataclasses.replace(ring, live_probability=sc.live_probability(sim.now))
-        talk = sim.talk_stats.model()
         if talk is not None:
             true_talk = TalkTimeModel.from_mean_sd(sc.talk_mean, sc.talk_sd)
             talk = dataclasses.replace(true_talk, samples=talk.samples)
-        snap = PacingSnapshot(
-            now=sim.now,
-            agents=sim.agents_snapshot(),
-            calls=sim.calls_snapshot(),
-            ring=ring,
-            talk_time=talk,
-            wrapup_seconds=sc.wrapup,
-            abandons=sim.ledger.rate(sim.now),
-            dials_last_second=sim.dials_last_second(),
-        )
-        return decide(snap, self.config).calls_to_place
+        return ring, talk
 
 
 def fixed_limit(theta: float) -> PacingConfig:
@@ -62,7 +51,7 @@ def fixed_limit(theta: float) -> PacingConfig:
     return PacingConfig(base_drop_risk=theta, feedback_gain=0.0, guard_min_answers=10**9)
 
 
-def _run(job: tuple[str, float, int, float, int]) -> tuple[str, float, float]:
+def _run(job: tuple[str, float, int, float, int]) -> tuple[str, float, float, float]:
     label, theta, agents, p, seed = job
     sc = Scenario(agents, p, seed)
     if label == "known":
@@ -72,7 +61,7 @@ def _run(job: tuple[str, float, int, float, int]) -> tuple[str, float, float]:
     else:
         policy = Project(fixed_limit(theta))
     r = simulate(sc, policy)
-    return label + (f"{theta}" if label == "fixed" else ""), r.occupancy, r.abandon_rate
+    return label, theta, r.occupancy, r.abandon_rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,9 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
     ]
     for label, t in rows:
-        key = label + (f"{t}" if label == "fixed" else "")
-        occ = _interval([o for k, o, _ in out if k == key])
-        ab = _interval([a for k, _, a in out if k == key])
+        occ = _interval([o for k, kt, o, _ in out if (k, kt) == (label, t)])
+        ab = _interval([a for k, kt, _, a in out if (k, kt) == (label, t)])
         name = {
             "fixed": f"drop-risk limit {t:.1%} per line, no feedback",
             "default": "**project** (`PacingConfig()`: feedback to the aim, guard)",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bench.pacing.sim import HOUR, Simulation
 from dialer.pacing.policy import PacingConfig, PacingSnapshot, decide
+from dialer.pacing.stats import RingModel, TalkTimeModel
 
 
 class Progressive:
@@ -148,13 +149,18 @@ class Project:
         self.config = config or PacingConfig()
         self.modes: dict[str, int] = {}
 
+    def models(self, sim: Simulation) -> tuple[RingModel | None, TalkTimeModel | None]:
+        """What the policy knows of the call model: the simulation's own measurements."""
+        return sim.dial_stats.model(), sim.talk_stats.model()
+
     def decide(self, sim: Simulation) -> int:
+        ring, talk = self.models(sim)
         snap = PacingSnapshot(
             now=sim.now,
             agents=sim.agents_snapshot(),
             calls=sim.calls_snapshot(),
-            ring=sim.dial_stats.model(),
-            talk_time=sim.talk_stats.model(),
+            ring=ring,
+            talk_time=talk,
             wrapup_seconds=sim.sc.wrapup,
             abandons=sim.ledger.rate(sim.now),
             dials_last_second=sim.dials_last_second(),

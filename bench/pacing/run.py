@@ -214,16 +214,14 @@ def write_section(text: str, section: str = SECTION, after: str | None = None) -
     """Replace ``section`` of docs/benchmarks.md (to the next heading) with ``text``; a section
     not there yet goes right after the section ``after``."""
     doc = DOC.read_text()
-    if section not in doc:
-        assert after is not None, f"{section!r} is not in {DOC}"
-        prev = doc.index(after)
-        nxt = doc.find("\n## ", prev + len(after))
-        at = len(doc) if nxt < 0 else nxt + 1
-        DOC.write_text(doc[:at] + text.rstrip() + "\n\n" + doc[at:])
-        return
-    start = doc.index(section)
-    nxt = doc.find("\n## ", start + len(section))
+    anchor = section if section in doc else after
+    assert anchor is not None, f"{section!r} is not in {DOC}"
+    start = doc.index(anchor)
+    nxt = doc.find("\n## ", start + len(anchor))
     end = len(doc) if nxt < 0 else nxt + 1
+    if anchor != section:  # a new section: insert it where the anchor's section ends
+        start = end
+        text = ("\n" if nxt < 0 else "") + text
     DOC.write_text(doc[:start] + text.rstrip() + "\n" + ("\n" + doc[end:] if nxt >= 0 else ""))
 
 
