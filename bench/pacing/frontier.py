@@ -11,17 +11,14 @@ first second (what perfect estimators would give it). Writes its section of docs
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
-import platform
 import sys
 import time
 from multiprocessing import Pool
 
 from bench.pacing.policies import Project
-from bench.pacing.run import DOC, _interval, _pct, write_section
 from bench.pacing.run import SECTION as GRID_SECTION
+from bench.pacing.run import _interval, _pct, cell_arguments, machine, publish
 from bench.pacing.sim import Scenario, Simulation, simulate
 from dialer.pacing.policy import PacingConfig
 from dialer.pacing.stats import RingModel, TalkTimeModel
@@ -65,13 +62,7 @@ def _run(job: tuple[str, float, int, float, int]) -> tuple[str, float, float, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agents", type=int, default=100)
-    ap.add_argument("--p", type=float, default=0.15)
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 1..N")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--no-write", action="store_true", help="print only")
-    args = ap.parse_args(argv)
+    args = cell_arguments(__doc__ or "", 10, argv)
     seeds = range(1, args.seeds + 1)
     rows = [("fixed", t) for t in LIMITS] + [("default", 0.0), ("known", 0.0)]
     jobs = [(label, t, args.agents, args.p, s) for label, t in rows for s in seeds]
@@ -98,9 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     text = f"""{SECTION}
 
 Command: `.venv/bin/python -m bench.pacing.frontier` ({args.agents} agents, p = {args.p},
-seeds 1-{args.seeds}, the call model of the grid above). Machine: {os.cpu_count()} cores,
-Python {platform.python_version()}, {args.workers} worker processes; wall time
-{wall / 60:.1f} min.
+seeds 1-{args.seeds}, the call model of the grid above). {machine(args.workers, wall)}
 
 The project's policy with its feedback and guard off and a fixed drop-risk limit per line traces
 how much occupancy each abandon point buys; the default configuration should sit on that curve,
@@ -109,10 +98,7 @@ better estimators could add.
 
 {chr(10).join(table)}
 """
-    print(text)
-    if not args.no_write:
-        write_section(text, SECTION, after=GRID_SECTION)
-        print(f"wrote {DOC}", file=sys.stderr)
+    publish(text, SECTION, after=GRID_SECTION, write=not args.no_write)
     return 0
 
 

@@ -225,6 +225,33 @@ def write_section(text: str, section: str = SECTION, after: str | None = None) -
     DOC.write_text(doc[:start] + text.rstrip() + "\n" + ("\n" + doc[end:] if nxt >= 0 else ""))
 
 
+def cell_arguments(doc: str, seeds: int, argv: list[str] | None) -> argparse.Namespace:
+    """Command line of a study of one scenario (100 agents at p = 0.15 unless told)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--agents", type=int, default=100)
+    ap.add_argument("--p", type=float, default=0.15)
+    ap.add_argument("--seeds", type=int, default=seeds, help="seeds 1..N")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    return ap.parse_args(argv)
+
+
+def machine(workers: int, wall: float) -> str:
+    """The machine line of a benchmark section: cores, Python, workers, wall time."""
+    return (
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, {workers} worker "
+        f"processes; wall time {wall / 60:.1f} min."
+    )
+
+
+def publish(text: str, section: str, *, after: str, write: bool) -> None:
+    """Print a section and, unless told not to, put it into docs/benchmarks.md."""
+    print(text)
+    if write:
+        write_section(text, section, after=after)
+        print(f"wrote {DOC}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 scenarios x 3 seeds, no doc update")
