@@ -76,13 +76,14 @@ LIVE_ANSWER = ~(
 ) & ~Q(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
 
 
+_AGENT_DELAY = ExpressionWrapper(
+    F("agent_answered_at") - F("answered_at"), output_field=DurationField()
+)
+
+
 def _counted(calls: QuerySet[Call]) -> QuerySet[Call]:
     """The calls among ``calls`` that are live answers, with their agent delay."""
-    return calls.filter(LIVE_ANSWER).annotate(
-        agent_delay=ExpressionWrapper(
-            F("agent_answered_at") - F("answered_at"), output_field=DurationField()
-        )
-    )
+    return calls.filter(LIVE_ANSWER).annotate(agent_delay=_AGENT_DELAY)
 
 
 def _abandon_q(campaign: Campaign, now: datetime.datetime) -> Q:
@@ -157,20 +158,38 @@ def campaign_ledger_summary(
     window: str | None = None,
 ) -> LedgerSummary:
     """The window rate (the campaign's, or ``window``) and today's (from ``day_start``, the
-    account-timezone midnight)."""
+    account-timezone midnight), counted in one query: the compliance page lists every campaign."""
     chosen = chosen_window(campaign, window)
     start = window_start(campaign, now, chosen)
-    counts = _counts(campaign, start, now)
-    today_counts = _counts(campaign, day_start, now)
+    abandon = _abandon_q(campaign, now)
+    in_window = Q(answered_at__gt=start)
+    today = Q(answered_at__gt=day_start)
+    live = LIVE_ANSWER
+    counts = (
+        Call.objects.filter(
+            campaign=campaign, answered_at__gt=min(start, day_start), answered_at__lte=now
+        )
+        .annotate(agent_delay=_AGENT_DELAY)
+        .aggregate(
+            live=Count("id", filter=live & in_window),
+            abandons=Count("id", filter=live & in_window & abandon),
+            amd_abandons=Count("id", filter=live & in_window & abandon & _HUMAN_AS_MACHINE),
+            today_live=Count("id", filter=live & today),
+            today_abandons=Count("id", filter=live & today & abandon),
+            machines_excluded=Count(
+                "id", filter=in_window & Q(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
+            ),
+        )
+    )
     return LedgerSummary(
         WindowRate(counts["live"], counts["abandons"], start.timestamp(), now.timestamp()),
         WindowRate(
-            today_counts["live"], today_counts["abandons"], day_start.timestamp(), now.timestamp()
+            counts["today_live"], counts["today_abandons"], day_start.timestamp(), now.timestamp()
         ),
         cap_of(campaign),
         AbandonWindow(chosen).label,
         counts["amd_abandons"],
-        _machines_excluded(campaign, start, now),
+        counts["machines_excluded"],
     )
 
 

@@ -9,7 +9,9 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -241,6 +243,19 @@ def test_compliance_report_shows_each_campaign_against_its_cap(viewer_client, le
     uk = ledgers["uk"].pk
     assert f"/reports/compliance/{uk}/ledger.csv?window=30d" in html
     assert f"/reports/compliance/{uk}/ledger.csv?window=24h" in html
+
+
+def test_compliance_report_costs_one_query_per_campaign(viewer_client, ledgers) -> None:  # type: ignore[no-untyped-def]
+    # An account with hundreds of campaigns still gets its compliance page in one go.
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert viewer_client.get("/reports/compliance/").status_code == 200
+        return len(ctx.captured_queries)
+
+    before = queries()
+    for n in range(4):
+        live_answer(CampaignFactory(name=f"List {n}"), hours_ago=1, reached_agent=False)
+    assert queries() - before == 4
 
 
 def test_report_viewer_downloads_the_ledger_proof(viewer_client, ledgers) -> None:  # type: ignore[no-untyped-def]
