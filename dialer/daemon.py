@@ -593,11 +593,16 @@ class Dialer:
             if preview_call:
                 self._preview_agent_answered(preview_call)
             return
+        self._answered(live, event.get("variable_amd_result", ""))
+
+    def _answered(self, live: LiveCall, amd_result: str) -> None:
+        """The customer's leg answered, seen as it happened or found parked on reconnect (ESL
+        thread): a machine is hung up on, a person goes to an agent."""
         if live.times.answered_at is not None:
             return
         live.answer_mono = time.monotonic()
         live.times.answered_at = utcnow()
-        live.amd_result = event.get("variable_amd_result", "")
+        live.amd_result = amd_result
         if is_machine(live.amd_result):
             log.info("answering machine: hanging up", extra={"call_uuid": live.uuid})
             self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
@@ -1011,11 +1016,18 @@ class Dialer:
     def _catch_up(self, live: LiveCall, row: dict[str, str]) -> None:
         """Events missed while disconnected: an answer (the customer sits parked) or an agent
         bridge (seen in the queue's member list)."""
+        parked = row.get("application") == "park"
         if row.get("callstate") == "ACTIVE" and live.times.answered_at is None:
+            if parked:
+                # The answer event was lost with the socket; AMD's verdict is on the channel.
+                log.info("answered while disconnected", extra={"call_uuid": live.uuid})
+                amd = self._channel_var(live.uuid, "amd_result")
+                self.conn.run_in_loop(self._answered, live, amd)
+                return
             live.times.answered_at = utcnow()
-        if row.get("application") == "park" and live.times.answered_at and not live.agent_leg:
-            log.info("answered while disconnected: into the queue", extra={"call_uuid": live.uuid})
-            self.conn.run_in_loop(self._enqueue_customer, live)
+        if parked and live.times.answered_at and not live.agent_leg:
+            log.info("answered and still parked: resumed", extra={"call_uuid": live.uuid})
+            self.conn.run_in_loop(self._resume_parked, live)
         elif row.get("application") == "callcenter" and not live.agent_name:
             try:
                 members = _parse_table(
@@ -1027,6 +1039,23 @@ class Dialer:
                 if m.get("session_uuid") == live.uuid and m.get("serving_agent"):
                     live.agent_name = m["serving_agent"]
                     live.times.agent_answered_at = utcnow()
+
+    def _resume_parked(self, live: LiveCall) -> None:
+        """An answered customer still parked: the queue command (or, for a machine or a
+        cancelled call, the hangup) was lost with the connection; send it again."""
+        if is_machine(live.amd_result) or live.cancelled:
+            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
+        else:
+            self._enqueue_customer(live)
+
+    def _channel_var(self, call_uuid: str, name: str) -> str:
+        """A channel variable read over the API; "" when unset or unreadable."""
+        try:
+            query = dialstring.uuid_command("uuid_getvar", call_uuid, name)
+            value = self.conn.api(query, timeout=5).strip()
+        except Exception:
+            return ""
+        return "" if value == "_undef_" or value.startswith("-") else value
 
     def _sweep_orphans(self) -> None:
         """Calls a dialer claimed and died before naming its node: nobody else will end them."""
@@ -1072,6 +1101,7 @@ class Dialer:
                 agent_answered_at=call.agent_answered_at,
             ),
             agent_name=call.agent_name,
+            amd_result=call.amd_result,
         )
         with self.lock:
             self.calls[call_uuid] = live
@@ -1086,8 +1116,11 @@ class Dialer:
             self._finish(call_uuid, "DIALER_RESTART", lost=True, reason="DIALER_RESTART")
             return
         if row.get("callstate") == "ACTIVE" and row.get("application") == "park":
-            live.times.answered_at = live.times.answered_at or utcnow()
-            self.conn.run_in_loop(self._enqueue_customer, live)
+            if live.times.answered_at is None:  # answered after the crash: AMD's verdict
+                amd = self._channel_var(call_uuid, "amd_result")
+                self.conn.run_in_loop(self._answered, live, amd)
+            else:
+                self.conn.run_in_loop(self._resume_parked, live)
         log.info("adopted call still up after restart", extra={"call_uuid": call_uuid})
 
     def _load_callcenter(self) -> None:

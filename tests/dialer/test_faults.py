@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from dialer import handoff
 from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
 from freeswitch.simulator import Simulator
+from freeswitch.simulator.scenario import Rule
 from freeswitch.simulator.testing import RawEslClient
 from leads.models import Lead, LeadState
 from tests.dialer.dialer_harness import (
@@ -194,10 +196,8 @@ def test_sigkill_and_restart_leaves_nothing_stuck():
     assert all(c.lead.state in (LeadState.SUCCESS, LeadState.FAILED) for c in lost)
 
 
-def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, monkeypatch):
-    """After a crash the new daemon adopts calls still up; one that hangs up between its
-    `show channels` and the adoption must still be closed, or its lead stays dialing."""
-    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+def left_pending() -> tuple[Lead, Call]:
+    """A lead a killed daemon left Dialing, with its dialed Call row still pending on fs1."""
     campaign = build_campaign(1)
     lead = campaign.leads.get()
     lead.state = LeadState.DIALING
@@ -207,6 +207,19 @@ def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, m
         campaign=campaign, lead=lead, attempt=1, number=lead.number, requested_at=now,
         dialed_at=now, node="fs1", result=CallResult.PENDING,
     )  # fmt: skip
+    return lead, call
+
+
+def closed(call: Call) -> bool:
+    """Whether the call's row stops being pending within 5 s."""
+    return wait_until(lambda: Call.objects.get(pk=call.pk).result != CallResult.PENDING, 5)
+
+
+def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, monkeypatch):
+    """After a crash the new daemon adopts calls still up; one that hangs up between its
+    `show channels` and the adoption must still be closed, or its lead stays dialing."""
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+    lead, call = left_pending()
     esl = RawEslClient(sim.port)
     esl.connect()
     esl.api(f"originate {{origination_uuid={call.uuid}}}null/left-behind &park()")
@@ -223,12 +236,42 @@ def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, m
     dialer.start()
     try:
         assert dialer.conn.wait_connected(5)
-        assert wait_until(
-            lambda: Call.objects.get(pk=call.pk).result != CallResult.PENDING, timeout=5
-        )
+        assert closed(call)
     finally:
         esl.close()
     call.refresh_from_db()
     lead.refresh_from_db()
     assert (call.result, call.hangup_cause) == (CallResult.FAILED, "DIALER_RESTART")
     assert lead.state != LeadState.DIALING
+
+
+def test_a_machine_that_answered_while_no_dialer_listened_is_hung_up_on(request):
+    """A call that answers while its daemon is away (killed, or its socket down) sits parked,
+    and its answer event is lost. Back, the daemon reads AMD's verdict from the channel: an
+    answering machine is hung up on, never queued for an agent."""
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+    lead, call = left_pending()
+    # A machine that would keep talking for five minutes (simulated) if nobody hung up.
+    machine = {"action": "machine", "ring": 0.5, "answer_after": 0.5, "talk": 300}
+    sim.core.scenario.rules.insert(0, Rule(re.compile(re.escape(lead.number) + "$"), machine))
+    esl = RawEslClient(sim.port)
+    esl.connect()
+    try:
+        esl.api(
+            f"originate {{origination_uuid={call.uuid}}}sofia/gateway/carrier/{lead.number} &park()"
+        )
+
+        def channel() -> dict[str, str] | None:
+            return next((c for c in sim.channels() if c.get("uuid") == str(call.uuid)), None)
+
+        assert wait_until(lambda: (channel() or {}).get("callstate") == "ACTIVE", 5)
+        dialer.start()
+        assert dialer.conn.wait_connected(5)
+        assert wait_until(lambda: channel() is None, 5), "the machine was not hung up on"
+        assert closed(call)
+    finally:
+        esl.close()
+    call.refresh_from_db()
+    lead.refresh_from_db()
+    assert call.agent_answered_at is None
+    assert lead.state != LeadState.SUCCESS
