@@ -1,4 +1,6 @@
-"""Fixtures shared by every test module: the named users of the product's roles."""
+"""Fixtures shared by every test module: the named users of the product's roles.
+
+pytest-django's own ``admin_client`` logs in the ``admin_user`` defined here."""
 
 from __future__ import annotations
 

@@ -10,12 +10,6 @@ from tests.factories import DispositionFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, admin_user):  # type: ignore[no-untyped-def]
-    client.force_login(admin_user)
-    return client
-
-
 def test_queue_list_shows_agent_and_campaign_counts(admin_client, agent, queue):  # type: ignore[no-untyped-def]
     page = admin_client.get("/admin/agents/queue/")
     assert page.status_code == 200

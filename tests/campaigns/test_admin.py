@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/campaigns/campaign/"
 
 
-@pytest.fixture
-def admin_client(client, admin_user):  # type: ignore[no-untyped-def]
-    client.force_login(admin_user)
-    return client
-
-
 def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(m) for m in response.context["messages"]]
 

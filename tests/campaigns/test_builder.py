@@ -23,12 +23,6 @@ HOSTILE = '<script>alert("x")</script>'
 
 
 @pytest.fixture
-def admin_client(client, admin_user):  # type: ignore[no-untyped-def]
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def campaign(queue):  # type: ignore[no-untyped-def]
     return CampaignFactory(queue=queue, name="Renewals")
 
