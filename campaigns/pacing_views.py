@@ -20,6 +20,7 @@ from dialer.pacing import live as pacing_live
 from reports.selectors import account_zone, day_start
 
 from .models import AbandonWindow, Campaign
+from .services import ringing_first_warning
 
 REFRESH_SECONDS = 5
 
@@ -79,6 +80,8 @@ def pacing_figures(campaign: Campaign, *, now: datetime.datetime) -> dict[str, A
         "window_pct": f"{ledger.window.rate:.2%}",
         "amd_abandons": ledger.amd_abandons,
         "machines_excluded": ledger.machines_excluded,
+        # Checked on every refresh: an agent's contact can change while the campaign runs.
+        "ringing_first": ringing_first_warning(campaign) or "",
     }
 
 
