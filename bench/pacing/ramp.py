@@ -23,9 +23,9 @@ from multiprocessing import Pool
 
 from bench.pacing.policies import Project
 from bench.pacing.run import _interval, cell_arguments, machine, publish
-from bench.pacing.sim import Scenario, Simulation, _CallList
-from dialer.pacing.policy import PacingConfig
-from dialer.pacing.stats import RingModel, TalkTimeModel
+from bench.pacing.sim import Scenario, Simulation, _CallList, dial_outcome
+from dialer.pacing.policy import PacingConfig, warming_up
+from dialer.pacing.stats import DialOutcomeStats, RingModel, TalkTimeModel, TalkTimeStats
 
 SECTION = "## Predictive pacing: the shift-start ramp (issue 8)"
 AFTER = "## Predictive pacing frontier (issue 8)"
@@ -49,20 +49,17 @@ CARRIED_DIALS = 3_000  # what the live dialer reads back (dialer.pacing.live.RIN
 CARRIED_TALKS = 300  # (TALK_HISTORY)
 
 
-def carry_over(sim: Simulation, seed: int) -> None:
-    """Measure an earlier shift of the same campaign: another seed's calls, same call model."""
-    sc = sim.sc
+def carried_over(sc: Scenario, seed: int) -> tuple[DialOutcomeStats, TalkTimeStats]:
+    """An earlier shift of the same campaign, measured: another seed's calls, same call model."""
     calls = _CallList(dataclasses.replace(sc, seed=seed))
+    dials, talks = DialOutcomeStats(), TalkTimeStats()
     for _ in range(CARRIED_DIALS):
         u, g, b, _z, _a = calls.draw()
-        if u < sc.p_live:
-            sim.dial_stats.record(2.0 + g, True)
-            continue
-        v = (u - sc.p_live) / (1.0 - sc.p_live)
-        ring = 25.0 if v < 0.55 else 2.0 + 4.0 * b if v < 0.70 else 2.0 + g + 3.0
-        sim.dial_stats.record(ring, False)
+        live, known_at = dial_outcome(0.0, sc.p_live, u, g, b)
+        dials.record(known_at, live)
     for _ in range(CARRIED_TALKS):
-        sim.talk_stats.record(math.exp(calls.mu + calls.sigma * calls.draw()[3]))
+        talks.record(math.exp(calls.mu + calls.sigma * calls.draw()[3]))
+    return dials, talks
 
 
 class AfterWarmUp(Project):
@@ -77,8 +74,7 @@ class AfterWarmUp(Project):
 
     def models(self, sim: Simulation) -> tuple[RingModel | None, TalkTimeModel | None]:
         own, _ = super().models(sim)
-        c = self.config
-        if own is None or own.dials < c.warmup_dials or own.live_answers < c.warmup_live_answers:
+        if own is None or warming_up(own, self.config):
             return own, self.carried[1]
         return self.carried
 
@@ -90,12 +86,14 @@ def _run(job: tuple[int, int, str, int, float, int]) -> tuple[int, int, float, f
     for shift in (FIRST, Scenario(agents, p, seed).shift):
         sc = Scenario(agents, p, seed, shift=shift, max_cps=cps)
         config = PacingConfig(max_calls_per_second=cps)
-        sim = Simulation(sc, Project(config))
-        if carried:
-            carry_over(sim, seed + 100_000)
-        if carried == "after-warm-up":
-            models = sim.dial_stats.model(), sim.talk_stats.model()
+        earlier = carried_over(sc, seed + 100_000) if carried else None
+        if carried == "after-warm-up" and earlier is not None:
+            models = earlier[0].model(), earlier[1].model()
             sim = Simulation(sc, AfterWarmUp(config, models))
+        else:
+            sim = Simulation(sc, Project(config))
+            if earlier is not None:
+                sim.dial_stats, sim.talk_stats = earlier
         results.append(sim.run())
     first, whole = results
     return row, seed, first.occupancy, whole.occupancy, whole.abandon_rate

@@ -100,6 +100,18 @@ class _CallList:
         return (r.random(), r.gammavariate(4.0, 1.75), r.random(), r.gauss(0.0, 1.0), r.random())
 
 
+def dial_outcome(now: float, p: float, u: float, g: float, b: float) -> tuple[bool, float]:
+    """A dial placed at ``now``, from its draws: live or not, and when that is known."""
+    if u < p:
+        return True, now + 2.0 + g
+    v = (u - p) / (1.0 - p)
+    if v < 0.55:
+        return False, now + 25.0
+    if v < 0.70:
+        return False, now + 2.0 + 4.0 * b
+    return False, now + 2.0 + g + 3.0  # machine answers, AMD knows 3 s later
+
+
 class Simulation:
     def __init__(self, sc: Scenario, policy: Policy) -> None:
         self.sc = sc
@@ -185,21 +197,14 @@ class Simulation:
             cid = self._next_call
             self._next_call += 1
             talk = math.exp(self.calls.mu + self.calls.sigma * z) * sc.talk_factor(now)
-            if u < p:
+            live, at = dial_outcome(now, p, u, g, b)
+            if live:
                 amd_mistake = a < sc.amd_false_positive
-                at = now + 2.0 + g
                 self._call_info[cid] = (not amd_mistake, at, talk, amd_mistake)
                 self._push(at + (3.0 if amd_mistake else 0.0), _RESOLVE, cid)
             else:
-                v = (u - p) / (1.0 - p)
-                if v < 0.55:
-                    end = now + 25.0
-                elif v < 0.70:
-                    end = now + 2.0 + 4.0 * b
-                else:
-                    end = now + 2.0 + g + 3.0  # machine answers, AMD knows 3 s later
-                self._call_info[cid] = (False, end, 0.0, False)
-                self._push(end, _RESOLVE, cid)
+                self._call_info[cid] = (False, at, 0.0, False)
+                self._push(at, _RESOLVE, cid)
             self.pending[cid] = CallSnapshot(CallState.RINGING, now)
             self.recent_dials.append(now)
         self.dials += n

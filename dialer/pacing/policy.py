@@ -168,6 +168,11 @@ def answer_rate_bound(rate: float, dials: int, z: float) -> float:
     return min(1.0, rate + z * spread + z * z / (2.0 * dials))
 
 
+def warming_up(ring: RingModel, config: PacingConfig) -> bool:
+    """Too few dial outcomes or live answers measured to predict: dial progressive."""
+    return ring.dials < config.warmup_dials or ring.live_answers < config.warmup_live_answers
+
+
 def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
     now = snapshot.now
     window = snapshot.abandons
@@ -211,11 +216,7 @@ def decide(snapshot: PacingSnapshot, config: PacingConfig) -> PacingDecision:
         return (lines_in_use + n) / n_agents
 
     ring, talk = snapshot.ring, snapshot.talk_time
-    if (
-        ring is None
-        or ring.dials < config.warmup_dials
-        or (ring.live_answers < config.warmup_live_answers)
-    ):
+    if ring is None or warming_up(ring, config):
         n = min(progressive, room)
         dials = ring.dials if ring is not None else 0
         return PacingDecision(
