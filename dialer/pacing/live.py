@@ -76,9 +76,12 @@ def measured_models(
     mono = time.monotonic()
     if cached is not None and mono - cached[0] < MODEL_TTL:
         return cached[1], cached[2]
-    dials = DialOutcomeStats()
+    # A dial's outcome is known once it is answered or over. A live answer still queued or
+    # talking counts already: left out until it hangs up, the answer rate would read low by
+    # about one live answer per busy agent (more lines, more drops on a big team).
     rows = (
-        Call.objects.filter(campaign=campaign, dialed_at__isnull=False, hangup_at__isnull=False)
+        Call.objects.filter(campaign=campaign, dialed_at__isnull=False)
+        .filter(Q(hangup_at__isnull=False) | Q(answered_at__isnull=False))
         .exclude(result__in=(CallResult.CANCELLED, CallResult.SKIPPED, CallResult.FAILED))
         .order_by("-dialed_at")
         .annotate(
@@ -89,10 +92,17 @@ def measured_models(
         )
         .values_list("dialed_at", "answered_at", "hangup_at", "live")
     )[:RING_HISTORY]
-    for dialed, answered, hangup, live in reversed(list(rows)):
-        end = answered if answered is not None else hangup
-        if end is not None and dialed is not None:
-            dials.record(max(0.0, (end - dialed).total_seconds()), live)
+    outcomes = []
+    for dialed, answered, hangup, live in rows:
+        known = answered if answered is not None else hangup
+        if known is not None and dialed is not None:
+            outcomes.append((known, max(0.0, (known - dialed).total_seconds()), live))
+    # In the order the outcomes became known, as the estimator's recent-dials memory expects
+    # (by dial time, the newest quick outcomes would come in ahead of their unanswered peers).
+    outcomes.sort(key=lambda o: o[0])
+    dials = DialOutcomeStats()
+    for _, ring_seconds, live in outcomes:
+        dials.record(ring_seconds, live)
     talk = TalkTimeStats()
     talks = (
         Call.objects.filter(campaign=campaign, talk_seconds__gt=0, agent_answered_at__isnull=False)

@@ -191,6 +191,37 @@ def test_answer_rate_follows_amd_mistakes_found_later(campaign):
     assert (ring.dials, ring.live_answers) == (10, 7)
 
 
+def test_live_answers_still_talking_count_in_the_answer_rate(campaign):
+    """A big team keeps about one live answer per agent on the line: those calls have not hung
+    up, but their outcome is known. Left out, the answer rate would read 10/95 and the pacing
+    would dial for a rate lower than the list's."""
+    lead = LeadFactory(campaign=campaign)
+
+    def call(at, *, live: bool, done: bool) -> Call:  # type: ignore[no-untyped-def]
+        return Call(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number, requested_at=at,
+            dialed_at=at, answered_at=at + timedelta(seconds=9) if live else None,
+            agent_answered_at=at + timedelta(seconds=10) if live else None,
+            hangup_at=at + timedelta(seconds=25 if not live else 200) if done else None,
+            result=CallResult.PENDING if not done else (
+                CallResult.CONNECTED if live else CallResult.NO_ANSWER
+            ),
+        )  # fmt: skip
+
+    earlier, recent = NOW - timedelta(minutes=10), NOW - timedelta(minutes=1)
+    Call.objects.bulk_create(
+        [call(earlier, live=True, done=True) for _ in range(10)]
+        + [call(earlier, live=False, done=True) for _ in range(60)]
+        + [call(recent, live=True, done=False) for _ in range(5)]  # with agents now
+        + [call(recent, live=False, done=True) for _ in range(25)]
+        + [call(NOW - timedelta(seconds=5), live=False, done=False)]  # still ringing: unknown
+    )
+    ring, _ = pacing_live.measured_models(campaign, now=NOW)
+    assert ring is not None
+    assert (ring.dials, ring.live_answers) == (100, 15)
+    assert ring.live_probability == pytest.approx(0.15, abs=0.005)  # newer dials weigh more
+
+
 # --- the compliance ledger ------------------------------------------------------------------
 
 
