@@ -162,15 +162,20 @@ def _agents(
     return tuple(out)
 
 
-def _calls(campaign: Campaign) -> tuple[CallSnapshot, ...]:
-    """The campaign's calls not yet with an agent: ringing, or answered and waiting."""
+def _calls(campaign: Campaign, *, now: datetime.datetime) -> tuple[CallSnapshot, ...]:
+    """The campaign's calls not yet with an agent: ringing, or answered and waiting.
+
+    A line requested but not dialed yet (held by the dialer at its calls-per-second or
+    concurrency cap) counts as placed this instant: its ring has not started.
+    """
     out = []
     rows = Call.objects.filter(
         campaign=campaign, result=CallResult.PENDING, agent_answered_at__isnull=True
-    ).values_list("requested_at", "dialed_at", "answered_at", "amd_result")
-    for requested, dialed, answered, amd in rows:
+    ).values_list("dialed_at", "answered_at", "amd_result")
+    t = now.timestamp()
+    for dialed, answered, amd in rows:
         if answered is None:
-            out.append(CallSnapshot(CallState.RINGING, (dialed or requested).timestamp()))
+            out.append(CallSnapshot(CallState.RINGING, dialed.timestamp() if dialed else t))
         elif amd.upper() != "MACHINE":
             out.append(CallSnapshot(CallState.WAITING, answered.timestamp()))
     return tuple(out)
@@ -190,7 +195,7 @@ def build_snapshot(
     return PacingSnapshot(
         now=t,
         agents=agents,
-        calls=_calls(campaign),
+        calls=_calls(campaign, now=now),
         ring=ring,
         talk_time=talk,
         wrapup_seconds=float(campaign.queue.wrap_up_time),

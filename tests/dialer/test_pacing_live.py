@@ -128,10 +128,11 @@ def test_warm_up_is_progressive(campaign):
     assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == 3
 
 
-def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
+def busy_team(campaign) -> livestate.QueueLive:  # type: ignore[no-untyped-def]
+    """Ten agents of a measured campaign (p = 0.3), none free: seven talking, three finished a
+    call 8 s ago (wrap-up ends in 2 s)."""
     names = team(campaign, 10)
     history(campaign, dials=900, p=0.3)
-    # Every agent busy: seven talking, three finished a call 8 s ago (wrap-up ends in 2 s).
     lead = LeadFactory(campaign=campaign)
     for name in names[:7]:
         Call.objects.create(
@@ -149,7 +150,11 @@ def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
         )  # fmt: skip
     agents = dict.fromkeys(names[:7], ("Available", "In a queue call"))
     agents |= dict.fromkeys(names[7:], ("Available", "Waiting"))
-    live = publish(agents, available=0)
+    return publish(agents, available=0)
+
+
+def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
+    live = busy_team(campaign)
     n, reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
     # Progressive would place nothing (no agent is free); p = 0.3 needs several lines each.
     assert n >= 3
@@ -165,6 +170,22 @@ def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
     kept_history = pacing_live.decision_history(campaign.pk)
     assert len(kept_history) == 6  # at 0, 10, ... 50 s
     assert kept_history[0]["at"] == (NOW + timedelta(seconds=50)).timestamp()
+
+
+def test_lines_the_dialer_still_holds_count_as_just_placed(campaign):
+    """Lines requested 20 s ago that the dialer holds at its concurrency cap have not rung yet.
+    Taken as ringing for 20 s they would look nearly done (most live answers come sooner), and
+    pacing would stack more lines on top, all to go out late together."""
+    live = busy_team(campaign)
+    lead = LeadFactory(campaign=campaign)
+    for _ in range(3):
+        Call.objects.create(
+            campaign=campaign, lead=lead, attempt=1, number=lead.number,
+            requested_at=NOW - timedelta(seconds=20),
+        )  # fmt: skip
+    n, reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)
+    assert n == 0
+    assert "last lines placed 0.0 s ago" in reason
 
 
 def test_answer_rate_follows_amd_mistakes_found_later(campaign):
