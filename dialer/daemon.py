@@ -605,10 +605,10 @@ class Dialer:
         live.amd_result = amd_result
         if is_machine(live.amd_result):
             log.info("answering machine: hanging up", extra={"call_uuid": live.uuid})
-            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
+            self._hang_up(live.uuid)
             return
         if live.cancelled:
-            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
+            self._hang_up(live.uuid)
             return
         if live.agent_leg:
             # Preview: the agent is already on the line; bridging is the connection.
@@ -669,7 +669,7 @@ class Dialer:
                 dialstring.uuid_command("uuid_transfer", live.uuid, f"playback:{media}", "inline")
             )
         else:
-            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
+            self._hang_up(live.uuid)
 
     def _sla_greeting(self, live: LiveCall) -> None:
         if live.done or live.agent_name:
@@ -774,7 +774,7 @@ class Dialer:
             with self.lock:
                 self.agent_legs.pop(live.agent_leg, None)
             with contextlib.suppress(dialstring.UnsafeValue):
-                self._send(dialstring.uuid_command("uuid_kill", live.agent_leg, "NORMAL_CLEARING"))
+                self._hang_up(live.agent_leg)
         log.info(
             "call ended",
             extra={
@@ -813,6 +813,9 @@ class Dialer:
     def _send(self, command: str) -> None:
         self.conn.send_nowait(command if command.startswith("sendmsg") else f"bgapi {command}")
 
+    def _hang_up(self, leg: str, cause: str = "NORMAL_CLEARING") -> None:
+        self._send(dialstring.uuid_command("uuid_kill", leg, cause))
+
     _handlers: dict[str, Callable[[Dialer, Event], None]] = {
         "BACKGROUND_JOB": _on_job,
         "CHANNEL_PROGRESS": _on_progress,
@@ -836,7 +839,7 @@ class Dialer:
             for live in victims:
                 live.cancelled = True
         for live in victims:
-            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "ORIGINATOR_CANCEL"))
+            self._hang_up(live.uuid, "ORIGINATOR_CANCEL")
             killed += 1
         log.info(
             "campaign stopped: dials hung up", extra={"campaign_id": campaign_id, "killed": killed}
@@ -938,7 +941,7 @@ class Dialer:
             # The agent did not answer: the lead goes back without an attempt.
             self._finish(call_uuid, "AGENT_NO_ANSWER", lost=True, reason="AGENT_NO_ANSWER")
         elif live.times.answered_at is None:
-            self._send(dialstring.uuid_command("uuid_kill", call_uuid, "ORIGINATOR_CANCEL"))
+            self._hang_up(call_uuid, "ORIGINATOR_CANCEL")
         if live.times.agent_answered_at is None and live.times.answered_at is not None:
             live.times.agent_answered_at = live.times.answered_at
 
@@ -1044,7 +1047,7 @@ class Dialer:
         """An answered customer still parked: the queue command (or, for a machine or a
         cancelled call, the hangup) was lost with the connection; send it again."""
         if is_machine(live.amd_result) or live.cancelled:
-            self._send(dialstring.uuid_command("uuid_kill", live.uuid, "NORMAL_CLEARING"))
+            self._hang_up(live.uuid)
         else:
             self._enqueue_customer(live)
 
