@@ -215,6 +215,26 @@ def closed(call: Call) -> bool:
     return wait_until(lambda: Call.objects.get(pk=call.pk).result != CallResult.PENDING, 5)
 
 
+def answering_machine(sim: Simulator, lead: Lead) -> None:
+    """The lead's number answers with a machine that would talk for a long while (simulated)
+    if nobody hung up on it."""
+    machine = {"action": "machine", "ring": 0.5, "answer_after": 0.5, "talk": 3000}
+    sim.core.scenario.rules.insert(0, Rule(re.compile(re.escape(lead.number) + "$"), machine))
+
+
+def channel_of(sim: Simulator, call: Call) -> dict[str, str] | None:
+    return next((c for c in sim.channels() if c.get("uuid") == str(call.uuid)), None)
+
+
+def assert_hung_up_before_any_agent(sim: Simulator, call: Call, lead: Lead) -> None:
+    assert wait_until(lambda: channel_of(sim, call) is None, 5), "the machine was not hung up on"
+    assert closed(call)
+    call.refresh_from_db()
+    lead.refresh_from_db()
+    assert call.agent_answered_at is None
+    assert lead.state != LeadState.SUCCESS
+
+
 def test_a_call_that_hangs_up_while_it_is_adopted_is_not_left_pending(request, monkeypatch):
     """After a crash the new daemon adopts calls still up; one that hangs up between its
     `show channels` and the adoption must still be closed, or its lead stays dialing."""
@@ -251,27 +271,47 @@ def test_a_machine_that_answered_while_no_dialer_listened_is_hung_up_on(request)
     answering machine is hung up on, never queued for an agent."""
     sim, _requests, dialer, _observer = request.getfixturevalue("system")
     lead, call = left_pending()
-    # A machine that would keep talking for five minutes (simulated) if nobody hung up.
-    machine = {"action": "machine", "ring": 0.5, "answer_after": 0.5, "talk": 300}
-    sim.core.scenario.rules.insert(0, Rule(re.compile(re.escape(lead.number) + "$"), machine))
+    answering_machine(sim, lead)
     esl = RawEslClient(sim.port)
     esl.connect()
     try:
         esl.api(
             f"originate {{origination_uuid={call.uuid}}}sofia/gateway/carrier/{lead.number} &park()"
         )
-
-        def channel() -> dict[str, str] | None:
-            return next((c for c in sim.channels() if c.get("uuid") == str(call.uuid)), None)
-
-        assert wait_until(lambda: (channel() or {}).get("callstate") == "ACTIVE", 5)
+        assert wait_until(lambda: (channel_of(sim, call) or {}).get("callstate") == "ACTIVE", 5)
         dialer.start()
         assert dialer.conn.wait_connected(5)
-        assert wait_until(lambda: channel() is None, 5), "the machine was not hung up on"
-        assert closed(call)
+        assert_hung_up_before_any_agent(sim, call, lead)
     finally:
         esl.close()
-    call.refresh_from_db()
-    lead.refresh_from_db()
-    assert call.agent_answered_at is None
-    assert lead.state != LeadState.SUCCESS
+
+
+@override_settings(LEGAL_CALLING_START=wall(0), LEGAL_CALLING_END=wall(0))
+def test_a_machine_that_answered_while_the_socket_was_down_is_hung_up_on(request, monkeypatch):
+    """The same on a socket drop: the daemon placed the call, the machine answered and the
+    answer event went down with the socket. Reconnected, the daemon finds the customer leg
+    answered and parked, and must read AMD's verdict before doing anything with it."""
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+    campaign = build_campaign(1)
+    lead = campaign.leads.get()
+    answering_machine(sim, lead)
+    lost: list[str] = []
+    handlers = dict(daemon_module.Dialer._handlers)
+    handlers["CHANNEL_ANSWER"] = lambda _dialer, event: lost.append(event.get("Unique-ID", ""))
+    monkeypatch.setattr(daemon_module.Dialer, "_handlers", handlers)
+    dialer.start()
+    ticks = SelectorTicks(every=0.05)
+    try:
+        assert dialer.conn.wait_connected(5)
+        ticks.start()
+        assert wait_until(lambda: Call.objects.filter(lead=lead).exists(), 10)
+        call = Call.objects.get(lead=lead)
+        assert wait_until(lambda: str(call.uuid) in lost, 10)
+        assert (channel_of(sim, call) or {}).get("callstate") == "ACTIVE"
+        monkeypatch.undo()  # events flow again once the socket is back
+        connects = dialer.conn.connects
+        sim.call(lambda: [lst.transport.abort() for lst in list(sim.server.listeners)])
+        assert wait_until(lambda: dialer.conn.connects > connects and dialer.conn.connected, 5)
+        assert_hung_up_before_any_agent(sim, call, lead)
+    finally:
+        ticks.stop()
