@@ -103,10 +103,17 @@ def measured_models(
     dials = DialOutcomeStats()
     for _, ring_seconds, live in outcomes:
         dials.record(ring_seconds, live)
+    # The calls that ended last, not those that started last: of the calls started lately,
+    # the long ones are still going, so those that ended are the short ones.
     talk = TalkTimeStats()
     talks = (
-        Call.objects.filter(campaign=campaign, talk_seconds__gt=0, agent_answered_at__isnull=False)
-        .order_by("-agent_answered_at")
+        Call.objects.filter(
+            campaign=campaign,
+            talk_seconds__gt=0,
+            agent_answered_at__isnull=False,
+            hangup_at__isnull=False,
+        )
+        .order_by("-hangup_at")
         .values_list("talk_seconds", flat=True)
     )[:TALK_HISTORY]
     for seconds in reversed(list(talks)):

@@ -243,6 +243,35 @@ def test_live_answers_still_talking_count_in_the_answer_rate(campaign):
     assert ring.live_probability == pytest.approx(0.15, abs=0.005)  # newer dials weigh more
 
 
+def test_talk_time_is_measured_on_the_calls_that_ended_last(campaign):
+    """At any moment the calls still going are mostly the long ones. Taking the calls started
+    last that have ended keeps the short ones and drops the long ones: talk time reads short,
+    and pacing expects agents free sooner than they will be (more lines, more drops)."""
+    lead = LeadFactory(campaign=campaign)
+    cycle = (60, 600, 120, 240, 180)  # every agent's calls in turn: 240 s on average
+    start = NOW - timedelta(hours=1)
+    rows = []
+    for agent in range(100):  # back to back with a 10 s wrap-up, agents out of step
+        at, k = start + timedelta(seconds=agent * 7 % 300), agent
+        while at < NOW:
+            talk = cycle[k % len(cycle)]
+            end = at + timedelta(seconds=talk)
+            ended = end <= NOW
+            call = Call(
+                campaign=campaign, lead=lead, attempt=1, number=lead.number,
+                requested_at=at - timedelta(seconds=10), dialed_at=at - timedelta(seconds=10),
+                answered_at=at, agent_answered_at=at, hangup_at=end if ended else None,
+                talk_seconds=talk if ended else None,
+                result=CallResult.CONNECTED if ended else CallResult.PENDING,
+            )  # fmt: skip
+            rows.append(call)
+            at, k = end + timedelta(seconds=10), k + 1
+    Call.objects.bulk_create(rows)
+    _, talk = pacing_live.measured_models(campaign, now=NOW)
+    assert talk is not None
+    assert talk.mean > 225  # by start order it read 208 s
+
+
 # --- the compliance ledger ------------------------------------------------------------------
 
 
