@@ -132,6 +132,12 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: get SIGTERM if the demo itself dies (Linux)."""
     with contextlib.suppress(Exception):
@@ -280,8 +286,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["simulate_agents"]:
+            # Ctrl-C reaches this child with the whole process group, then the demo's own
+            # SIGTERM follows: stop on the first, quietly, whichever it is.
             with contextlib.suppress(KeyboardInterrupt):
-                signal.signal(signal.SIGTERM, _interrupt)
+                signal.signal(signal.SIGTERM, _interrupt_once)
+                signal.signal(signal.SIGINT, _interrupt_once)
                 simulate_agents(self.stdout)
             return
         # The SQLite file, the filesystem broker and the simulator's files live under var/.
