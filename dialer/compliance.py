@@ -59,12 +59,16 @@ def cap_of(campaign: Campaign) -> float:
     return float(campaign.abandon_cap) / 100.0
 
 
+def _answered(
+    campaign: Campaign, start: datetime.datetime, now: datetime.datetime
+) -> QuerySet[Call]:
+    return Call.objects.filter(campaign=campaign, answered_at__gt=start, answered_at__lte=now)
+
+
 def _live_answers(
     campaign: Campaign, start: datetime.datetime, now: datetime.datetime
 ) -> QuerySet[Call]:
-    return _counted(
-        Call.objects.filter(campaign=campaign, answered_at__gt=start, answered_at__lte=now)
-    )
+    return _counted(_answered(campaign, start, now))
 
 
 # A live answer (among answered calls), as the ledger counts it: a person picked up. AMD
@@ -95,6 +99,17 @@ def _abandon_q(campaign: Campaign, now: datetime.datetime) -> Q:
 
 
 _HUMAN_AS_MACHINE = Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
+_MACHINE_AS_HUMAN = Q(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
+
+
+def _ledger_counts(live: Q, abandon: Q) -> dict[str, Count]:
+    """live, abandons, and amd_abandons (abandons of people AMD took for machines) among the
+    calls matching ``live``; the calls need their ``agent_delay`` annotated."""
+    return {
+        "live": Count("id", filter=live),
+        "abandons": Count("id", filter=live & abandon),
+        "amd_abandons": Count("id", filter=live & abandon & _HUMAN_AS_MACHINE),
+    }
 
 
 def call_is_abandon(call: Call, *, now: datetime.datetime) -> bool:
@@ -103,23 +118,16 @@ def call_is_abandon(call: Call, *, now: datetime.datetime) -> bool:
 
 
 def _counts(campaign: Campaign, start: datetime.datetime, now: datetime.datetime) -> dict[str, int]:
-    """live, abandons, and amd_abandons (abandons of people AMD took for machines)."""
-    abandon = _abandon_q(campaign, now)
-    return _live_answers(campaign, start, now).aggregate(
-        live=Count("id"),
-        abandons=Count("id", filter=abandon),
-        amd_abandons=Count("id", filter=abandon & _HUMAN_AS_MACHINE),
+    return (
+        _answered(campaign, start, now)
+        .annotate(agent_delay=_AGENT_DELAY)
+        .aggregate(**_ledger_counts(LIVE_ANSWER, _abandon_q(campaign, now)))
     )
 
 
 def _machines_excluded(campaign: Campaign, start: datetime.datetime, now: datetime.datetime) -> int:
     """Answers in the window left out because an agent found a machine AMD passed."""
-    return Call.objects.filter(
-        campaign=campaign,
-        answered_at__gt=start,
-        answered_at__lte=now,
-        amd_mistake=AmdMistake.MACHINE_AS_HUMAN,
-    ).count()
+    return _answered(campaign, start, now).filter(_MACHINE_AS_HUMAN).count()
 
 
 def campaign_window_rate(
@@ -163,22 +171,15 @@ def campaign_ledger_summary(
     start = window_start(campaign, now, chosen)
     abandon = _abandon_q(campaign, now)
     in_window = Q(answered_at__gt=start)
-    today = Q(answered_at__gt=day_start)
-    live = LIVE_ANSWER
+    today = LIVE_ANSWER & Q(answered_at__gt=day_start)
     counts = (
-        Call.objects.filter(
-            campaign=campaign, answered_at__gt=min(start, day_start), answered_at__lte=now
-        )
+        _answered(campaign, min(start, day_start), now)
         .annotate(agent_delay=_AGENT_DELAY)
         .aggregate(
-            live=Count("id", filter=live & in_window),
-            abandons=Count("id", filter=live & in_window & abandon),
-            amd_abandons=Count("id", filter=live & in_window & abandon & _HUMAN_AS_MACHINE),
-            today_live=Count("id", filter=live & today),
-            today_abandons=Count("id", filter=live & today & abandon),
-            machines_excluded=Count(
-                "id", filter=in_window & Q(amd_mistake=AmdMistake.MACHINE_AS_HUMAN)
-            ),
+            **_ledger_counts(LIVE_ANSWER & in_window, abandon),
+            today_live=Count("id", filter=today),
+            today_abandons=Count("id", filter=today & abandon),
+            machines_excluded=Count("id", filter=in_window & _MACHINE_AS_HUMAN),
         )
     )
     return LedgerSummary(
