@@ -1019,19 +1019,14 @@ class Dialer:
     def _catch_up(self, live: LiveCall, row: dict[str, str]) -> None:
         """Events missed while disconnected: an answer (the customer sits parked) or an agent
         bridge (seen in the queue's member list)."""
-        parked = row.get("application") == "park"
-        if row.get("callstate") == "ACTIVE" and live.times.answered_at is None:
-            if parked:
-                # The answer event was lost with the socket; AMD's verdict is on the channel.
-                log.info("answered while disconnected", extra={"call_uuid": live.uuid})
-                amd = self._channel_var(live.uuid, "amd_result")
-                self.conn.run_in_loop(self._answered, live, amd)
-                return
+        active = row.get("callstate") == "ACTIVE"
+        if row.get("application") == "park" and (active or live.times.answered_at):
+            log.info("answered, found parked on reconnect", extra={"call_uuid": live.uuid})
+            self._found_parked(live)
+            return
+        if active and live.times.answered_at is None:
             live.times.answered_at = utcnow()
-        if parked and live.times.answered_at and not live.agent_leg:
-            log.info("answered and still parked: resumed", extra={"call_uuid": live.uuid})
-            self.conn.run_in_loop(self._resume_parked, live)
-        elif row.get("application") == "callcenter" and not live.agent_name:
+        if row.get("application") == "callcenter" and not live.agent_name:
             try:
                 members = _parse_table(
                     self.conn.api(f"callcenter_config queue list members {live.queue}")
@@ -1042,6 +1037,16 @@ class Dialer:
                 if m.get("session_uuid") == live.uuid and m.get("serving_agent"):
                     live.agent_name = m["serving_agent"]
                     live.times.agent_answered_at = utcnow()
+
+    def _found_parked(self, live: LiveCall) -> None:
+        """An answered customer found parked after events were missed (socket down, or the
+        daemon restarted). Answered unseen: the answer event is lost, so read AMD's verdict from
+        the channel and take the live answer path. Answered and seen: what followed was lost."""
+        if live.times.answered_at is None:
+            amd = self._channel_var(live.uuid, "amd_result")
+            self.conn.run_in_loop(self._answered, live, amd)
+        elif not live.agent_leg:  # Preview: bridged to the agent's leg, nothing to resend
+            self.conn.run_in_loop(self._resume_parked, live)
 
     def _resume_parked(self, live: LiveCall) -> None:
         """An answered customer still parked: the queue command (or, for a machine or a
@@ -1119,11 +1124,7 @@ class Dialer:
             self._finish(call_uuid, "DIALER_RESTART", lost=True, reason="DIALER_RESTART")
             return
         if row.get("callstate") == "ACTIVE" and row.get("application") == "park":
-            if live.times.answered_at is None:  # answered after the crash: AMD's verdict
-                amd = self._channel_var(call_uuid, "amd_result")
-                self.conn.run_in_loop(self._answered, live, amd)
-            else:
-                self.conn.run_in_loop(self._resume_parked, live)
+            self._found_parked(live)
         log.info("adopted call still up after restart", extra={"call_uuid": call_uuid})
 
     def _load_callcenter(self) -> None:
