@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/leads/upload/", views.leads_upload, name="leads-upload"),
     path("<int:pk>/leads/sync/", views.leads_sync, name="leads-sync"),
     path("<int:pk>/leads/export.csv", views.leads_export, name="leads-export"),
+    path("<int:pk>/leads/rejected.csv", views.leads_rejected_export, name="leads-rejected-export"),
     path("<int:pk>/leads/delete-all/", views.leads_delete_all, name="leads-delete-all"),
     path("<int:pk>/leads/<int:lead_id>/delete/", views.lead_delete, name="lead-delete"),
     path("<int:pk>/pacing/", pacing_views.campaign_pacing, name="pacing"),

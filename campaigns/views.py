@@ -7,6 +7,7 @@ leads.services. Every lead change they refuse (a running campaign) shows their m
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 
 from agents.access import admin_required
+from dialer.redisconn import redis_client
 from leads.models import STATES_OF_STATUS, STATUS_OF_STATE, Lead, LeadStatus
 
 from . import services
@@ -45,8 +47,9 @@ from .models import Campaign
 from .services import CampaignRunning
 
 LEADS_PER_PAGE = 50
-# How many rejected rows of the last import the Leads section lists.
+# How many rejected rows of the last import the Leads section lists; the download has them all.
 REPORTED_ROWS = 20
+REJECTED_ROWS_TTL = 86_400
 
 
 def _actor(request: HttpRequest) -> str:
@@ -257,20 +260,53 @@ def _leads_section(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
 # --- Leads section actions ------------------------------------------------------------------
 
 
+def _rejected_key(request: HttpRequest, campaign: Campaign) -> str:
+    return f"import:rejected:{campaign.pk}:{request.user.pk}"
+
+
 def _keep_report(request: HttpRequest, campaign: Campaign, report: Any, action: str) -> None:
     summary = {
         "action": action,
         "imported": report.imported,
         "error": report.error,
         "rejected_count": report.rejected_count,
+        "kept_count": len(report.rejected),
         "unit": report.unit,
         "rejected": [{"at": e.line, "reason": e.reason} for e in report.rejected[:REPORTED_ROWS]],
     }
     request.session[f"import_report_{campaign.pk}"] = summary
+    # Every kept rejected row (up to 10,000), for the download: in Redis for a day, not in the
+    # session that every page of the back office loads. The next import replaces it.
+    redis_client().set(
+        _rejected_key(request, campaign),
+        json.dumps({"unit": report.unit, "rows": [[e.line, e.reason] for e in report.rejected]}),
+        ex=REJECTED_ROWS_TTL,
+    )
     level = messages.SUCCESS if report.ok else messages.WARNING
     if report.error is not None or report.imported == 0:
         level = messages.ERROR
     messages.add_message(request, level, f"{action}: {report.summary()}")
+
+
+@admin_required
+@require_safe
+def leads_rejected_export(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The last import's rejected rows (line or CRM item, reason) as a CSV file."""
+    from leads.exporting import rejected_rows_csv
+
+    campaign = get_object_or_404(Campaign, pk=pk)
+    raw = redis_client().get(_rejected_key(request, campaign))
+    kept = json.loads(raw) if raw else None
+    if not kept or not kept.get("rows"):
+        messages.info(request, "There are no rejected rows of a last import to download.")
+        return redirect(_leads_url(campaign))
+    unit = kept.get("unit") or "line"
+    name = f"{slugify(campaign.name) or 'campaign'}-rejected-{unit}s.csv"
+    response = HttpResponse(
+        rejected_rows_csv(unit, kept["rows"]), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @admin_required

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -184,6 +184,16 @@ def stream_leads_csv(queryset: QuerySet[Lead]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
+def rejected_rows_csv(unit: str, rows: Iterable[Sequence[object]]) -> str:
+    """An import's rejected rows as CSV: the line of the file (or the CRM answer's item) and
+    the reason, so a person can fix every one, not only those the page lists."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([unit, "reason"])
+    writer.writerows((at, neutralize_cell(str(reason))) for at, reason in rows)
+    return buffer.getvalue()
+
+
 def sample_csv() -> str:
     """The sample upload file: every column, required ones first, with example rows."""
     buffer = io.StringIO()
@@ -201,11 +211,31 @@ def sample_csv() -> str:
             "cool_off_3rd",
             "note",
             "type",
+            "skill",
+            "extension",
         ]
     )
     writer.writerow(
-        ["+12025550143", 10, "Ada", "Lovelace", 3, "T-1001", 3600, 7200, 86400, "Renewal", "vip"]
+        [
+            "+12025550143",
+            10,
+            "Ada",
+            "Lovelace",
+            3,
+            "T-1001",
+            3600,
+            7200,
+            86400,
+            "Renewal",
+            "vip",
+            "spanish",
+            "204",
+        ]
     )
-    writer.writerow(["(212) 555-0187", 5, "Grace", "Hopper", "", "T-1002", "", "", "", "", ""])
-    writer.writerow(["+44 20 7946 0018", 1, "Alan", "", "", "", "", "", "", "UK office", ""])
+    writer.writerow(
+        ["(212) 555-0187", 5, "Grace", "Hopper", "", "T-1002", "", "", "", "", "", "", ""]
+    )
+    writer.writerow(
+        ["+44 20 7946 0018", 1, "Alan", "", "", "", "", "", "", "UK office", "", "", ""]
+    )
     return buffer.getvalue()

@@ -14,7 +14,11 @@ import csv
 import io
 import json
 import logging
+import math
 import multiprocessing
+import re
+import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,9 +27,11 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import IO, Any, BinaryIO
 
+import psycopg
 import requests
+import urllib3
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.db.models import Q
 
 from campaigns.models import Campaign
@@ -40,6 +46,9 @@ log = logging.getLogger(__name__)
 MAX_REPORTED_ERRORS = 10_000
 _INT_MAX = 2_147_483_647
 _MAX_LINE_CHARS = 1_000_000
+# The csv module refuses a value over 131,072 characters and with it the whole file; the line
+# limit above is the importer's own, and a long value is rejected with its row (note length).
+csv.field_size_limit(max(csv.field_size_limit(), _MAX_LINE_CHARS))
 _BATCH_SIZE = 2_000
 
 REQUIRED_COLUMNS = ("number", "priority", "first_name")
@@ -52,6 +61,9 @@ OPTIONAL_COLUMNS = (
     "cool_off_3rd",
     "note",
     "type",
+    # Exported with every lead, so an export uploads again as it was (the CRM fills them too).
+    "skill",
+    "extension",
 )
 CSV_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
@@ -144,6 +156,12 @@ class _Refused(Exception):
 # --- Per-lead rules, shared by CSV and CRM ----------------------------------------------------
 
 
+# "5.0", "5,00": a whole number as a spreadsheet writes it. Three digits after the one separator
+# ("1,000", "1.500") may be a thousands separator as well as a decimal point: ambiguous.
+_DECIMAL = re.compile(r"[+-]?[0-9]+[.,]([0-9]*)")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:([.,])[0-9]{3})(?:\1[0-9]{3})*(?:[.,][0-9]*)?")
+
+
 def _count(values: dict[str, str], key: str, reasons: list[str]) -> int | None:
     raw = values.get(key, "")
     if not raw:
@@ -152,6 +170,17 @@ def _count(values: dict[str, str], key: str, reasons: list[str]) -> int | None:
     try:
         number = int(raw)
     except ValueError:
+        # Only values that are not plain whole numbers get here: the usual row stays fast.
+        decimal = _DECIMAL.fullmatch(raw)
+        if (decimal is not None and len(decimal.group(1)) == 3) or (
+            decimal is None and _GROUPED.fullmatch(raw)
+        ):
+            digits = "".join(ch for ch in raw if ch.isdigit() or ch == "-")
+            reasons.append(
+                f"{label} {_quote(raw)} has a thousands separator (or is it a decimal point?): "
+                f"write the number without separators, e.g. {digits}"
+            )
+            return None
         try:
             as_float = float(raw.replace(",", "."))
         except ValueError:
@@ -210,8 +239,12 @@ class _LeadRules:
         "updated_at",
     )
 
-    def __init__(self, campaign: Campaign, now: datetime, *, priority_required: bool) -> None:
+    def __init__(
+        self, campaign: Campaign, now: datetime, *, priority_required: bool, unit: str = "line"
+    ) -> None:
         self.campaign_id = campaign.pk
+        # "line" of a CSV file or "item" of a CRM answer: how a duplicate names its first row.
+        self.unit = unit
         # The CSV's priority column is required; a CRM mapping may leave it out (then 0).
         self.priority_required = priority_required
         # A naive time is UTC, as the database session reads it (binary COPY needs to know).
@@ -295,7 +328,7 @@ class _LeadRules:
             elif number_key in self.existing:
                 reasons.append(f"{e164} is already a lead of this campaign")
             elif number_key in self.seen:
-                reasons.append(f"{e164} is a duplicate of line {self.seen[number_key]}")
+                reasons.append(f"{e164} is a duplicate of {self.unit} {self.seen[number_key]}")
             elif not reasons:
                 self.seen[number_key] = line
         if reasons:
@@ -444,6 +477,9 @@ def _writer() -> _CopyWriter | _BulkWriter:
 # --- Running an import ------------------------------------------------------------------------
 
 _Row = tuple[int, dict[str, str], dict[str, Any] | None]
+# What a refused value raises: Django's wrapper (bulk_create) or psycopg's own (the COPY runs on
+# the raw cursor), and psycopg's encoding of a lone surrogate.
+_DATA_ERRORS = (DataError, psycopg.DataError, UnicodeEncodeError)
 _PARSE_BATCH = 2_000
 
 
@@ -506,7 +542,7 @@ def _import_rows(
         with transaction.atomic():
             locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
             assert_leads_editable(locked, action=action)
-            rules = _LeadRules(locked, now, priority_required=priority_required)
+            rules = _LeadRules(locked, now, priority_required=priority_required, unit=report.unit)
             rules.load()
             with _writer() as writer:
                 for line, values, crm_data, parsed in _with_numbers(rows, workers):
@@ -520,6 +556,18 @@ def _import_rows(
             report.rejected.sort(key=lambda e: e.line)
     except _Refused as exc:
         return ImportReport(0, [], error=str(exc), unit=report.unit)
+    except _DATA_ERRORS as exc:
+        # The rules should have caught whatever the database refuses; never a 500 if not.
+        log.warning(
+            "lead import into campaign %s: the database refused a value: %s", campaign.pk, exc
+        )
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ImportReport(
+            0,
+            [],
+            error=f"the database refused a value in the {report.unit}s ({first_line})",
+            unit=report.unit,
+        )
     except IntegrityError:
         log.warning("lead import into campaign %s collided with another change", campaign.pk)
         return ImportReport(
@@ -543,14 +591,18 @@ def _import_rows(
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
-    # Bytes that are not UTF-8 are read as Latin-1: files saved by older spreadsheets.
+# Bytes that are not UTF-8 come from files saved by Windows spreadsheets: Windows-1252, whose
+# 0x80-0x9F hold curly quotes, dashes, the euro sign. Its five undefined bytes stay Latin-1.
+_CP1252 = tuple(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+    return "".join(_CP1252[b] for b in exc.object[exc.start : exc.end]), exc.end
 
 
-codecs.register_error("dialer_latin1_fallback", _latin1_fallback)
+codecs.register_error("dialer_cp1252_fallback", _cp1252_fallback)
 
 
 class _LimitedReader(io.RawIOBase):
@@ -598,6 +650,9 @@ def _file_size(fileobj: IO[bytes]) -> int | None:
     return None
 
 
+_TEXT_CONTROLS = frozenset((9, 10, 11, 12, 13, 26))
+
+
 def _check_head(head: bytes) -> None:
     if not head.lstrip(codecs.BOM_UTF8).strip():
         raise _Refused("the file is empty")
@@ -607,7 +662,9 @@ def _check_head(head: bytes) -> None:
         raise _Refused("this is a spreadsheet workbook, not a CSV file; save it as CSV first")
     if b"\x00" in head:
         raise _Refused("this is not a CSV text file (it contains binary data)")
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    # Tab, line ends; vertical tab and form feed (in-cell breaks of old Mac/FileMaker files);
+    # Ctrl-Z (the end-of-file mark of old DOS tools).
+    controls = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROLS)
     if controls > len(head) // 100:
         raise _Refused("this is not a CSV text file (it contains binary data)")
 
@@ -625,7 +682,7 @@ def _csv_rows(
     buffered = io.BufferedReader(_LimitedReader(fileobj, limit), buffer_size=1 << 16)
     _check_head(buffered.peek(1 << 16)[: 1 << 16])
     text = io.TextIOWrapper(
-        buffered, encoding="utf-8-sig", errors="dialer_latin1_fallback", newline=""
+        buffered, encoding="utf-8-sig", errors="dialer_cp1252_fallback", newline=""
     )
     try:
         header_line = text.readline(_MAX_LINE_CHARS)
@@ -635,12 +692,20 @@ def _csv_rows(
         header = [_header_key(h) for h in next(reader)]
         columns = _columns(header)
         width = len(header)
+        number_index = columns["number"]
         last_line = reader.line_num
         for row in reader:
             line = last_line + 1
             last_line = reader.line_num
-            if not row or not "".join(row).strip():
+            # "\x1f" (unit separator) is whitespace to strip() and shows where values start.
+            joined = "\x1f".join(row)
+            if not joined.strip():
                 continue  # blank lines are not leads
+            if joined[-1] == "\x1a":
+                # Ctrl-Z: the end-of-file mark of old DOS tools, not part of the data.
+                if not joined.strip(_CTRL_Z_AND_SPACE):
+                    continue
+                row[-1] = row[-1].rstrip(_CTRL_Z_AND_SPACE)
             if len(row) > width and "".join(row[width:]).strip():
                 report.reject(
                     line,
@@ -648,15 +713,76 @@ def _csv_rows(
                     "(an unquoted separator inside a value?)",
                 )
                 continue
+            if last_line != line:
+                # A quoted value spans lines: a multi-line note, or a quote never closed.
+                swallowed = _swallowed_rows(row, delimiter, width, number_index)
+                if swallowed is not None:
+                    report.reject(
+                        line,
+                        f"the quote that opens its {_column_name(header, swallowed)} value is "
+                        f"not closed, so lines {line} to {last_line} were read as one row; close "
+                        'the quote (a quote inside a value is written twice: "") and upload '
+                        "these lines again",
+                    )
+                    continue
             values = {
                 name: row[index].strip() if index < len(row) else ""
                 for name, index in columns.items()
             }
+            if "\x1f'" in joined or joined[0] == "'" or "\x0b" in joined:
+                # A value the export guarded with an apostrophe, or with in-cell line breaks.
+                values = {name: _restored(value) for name, value in values.items()}
             yield line, values, None
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _Refused(
+                f"line {last_line + 1} has a value longer than {_MAX_LINE_CHARS} characters "
+                "(is a quote not closed?)"
+            ) from None
         raise _Refused(f"line {last_line + 1} cannot be read as CSV ({exc})") from None
     finally:
         text.detach()
+
+
+_CTRL_Z_AND_SPACE = "\x1a\x1f \t\r\n"
+# The export puts an apostrophe before a value starting with one of these (so a spreadsheet
+# shows it as text, leads.exporting.neutralize_cell); the import takes it off again.
+_NEUTRALIZED = frozenset(("=", "+", "-", "@", "\t", "\r"))
+# A continuation line with this many digits in the number column is a lead row of its own.
+_ROW_NUMBER_DIGITS = 7
+
+
+def _restored(value: str) -> str:
+    """The value as it was before export: one apostrophe off, vertical tabs as line breaks."""
+    if value[:1] == "'" and value[1:2] in _NEUTRALIZED:
+        value = value[1:]
+    if "\x0b" in value:
+        # Old Mac and FileMaker files break lines inside a cell with a vertical tab.
+        value = value.replace("\x0b", "\n")
+    return value
+
+
+def _swallowed_rows(row: list[str], delimiter: str, width: int, number_index: int) -> int | None:
+    """The index of a value whose unclosed quote ran on over lines that are rows of their own
+    (as many separators as a row has, a phone number where the number column is); None when
+    every multi-line value is a real one (a note of several lines)."""
+    for index, value in enumerate(row):
+        if "\n" not in value and "\r" not in value:
+            continue
+        for part in value.splitlines()[1:]:
+            if part.count(delimiter) < width - 1:
+                continue
+            cells = part.split(delimiter)
+            if number_index < len(cells):
+                digits = sum(ch.isdigit() for ch in cells[number_index])
+                if digits >= _ROW_NUMBER_DIGITS:
+                    return index
+    return None
+
+
+def _column_name(header: list[str], index: int) -> str:
+    name = header[index] if index < len(header) else ""
+    return name.replace("_", " ") if name else f"column {index + 1}"
 
 
 def _bounded_lines(text: io.TextIOWrapper, first: str) -> Iterator[str]:
@@ -806,6 +932,53 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
+def _unstorable(item: dict[str, Any]) -> str | None:
+    """Why the database cannot keep this CRM record (kept whole in the lead's crm_data, a
+    jsonb column), in words; None when it can. Python's JSON reader accepts NaN, Infinity,
+    NUL characters and lone UTF-16 surrogates; PostgreSQL refuses each of them."""
+    try:
+        text = json.dumps(item, allow_nan=False, ensure_ascii=False)
+        text.encode()
+    except RecursionError:
+        return "the record is nested too deeply"
+    except (ValueError, UnicodeEncodeError):
+        pass
+    else:
+        if "\\u0000" not in text:
+            return None
+    # Something is wrong (or an escaped backslash looked like it): find where, for the reason.
+    stack: list[tuple[str, Any]] = [("", item)]
+    while stack:
+        path, value = stack.pop()
+        where = path or "the record"
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return f"{where} is {shown}, which a database cannot keep as a number"
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem:
+                return f"{where} {problem}"
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                problem = _text_problem(key)
+                if problem:
+                    return f"a field name in {where} {problem}"
+                stack.append((f"{path}.{key}" if path else key, inner))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+    return None
+
+
+def _text_problem(text: str) -> str:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "contains a broken character (half of a UTF-16 surrogate pair)"
+    return ""
+
+
 def _crm_rows(
     items: list[Any], mapping: dict[str, str], report: ImportReport
 ) -> Iterator[tuple[int, dict[str, str], dict[str, Any] | None]]:
@@ -817,6 +990,10 @@ def _crm_rows(
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             report.reject(index, "is not a JSON object")
+            continue
+        unstorable = _unstorable(item)
+        if unstorable is not None:
+            report.reject(index, f"cannot be stored: {unstorable}")
             continue
         values: dict[str, str] = {}
         bad = []
@@ -846,6 +1023,11 @@ def _fetch_crm(campaign: Campaign, http: requests.Session) -> Any:
         headers = {**headers, "Content-Type": "application/json"}
     timeout = settings.CRM_SYNC_TIMEOUT
     limit = settings.LEAD_IMPORT_MAX_BYTES
+    # requests' timeout bounds each wait for a byte; a CRM sending a byte now and then would
+    # hold the web worker without end. The whole answer must arrive within the timeout.
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
     try:
         with http.request(
             method, campaign.crm_url, headers=headers, data=body, timeout=timeout, stream=True
@@ -854,21 +1036,71 @@ def _fetch_crm(campaign: Campaign, http: requests.Session) -> Any:
                 raise _Refused(
                     f"the CRM answered HTTP {response.status_code} {response.reason or ''}".rstrip()
                 )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                size += len(chunk)
-                if size > limit:
-                    raise _Refused(f"the CRM's answer is larger than {limit // 1_048_576} MB")
-                chunks.append(chunk)
+            try:
+                for chunk in _body_chunks(response):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _Refused(f"the CRM's answer is larger than {limit // 1_048_576} MB")
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise _Refused(
+                            f"the CRM did not send its whole answer within {timeout:g} s "
+                            f"({_kb(size)} received); try again or ask the CRM's owner"
+                        )
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _Refused(_broke_off(exc, size, timeout)) from None
     except requests.Timeout:
         raise _Refused(f"the CRM did not answer within {timeout:g} s") from None
     except requests.RequestException as exc:
         raise _Refused(f"the CRM could not be reached ({type(exc).__name__})") from None
     try:
         return json.loads(b"".join(chunks))
+    except RecursionError:
+        raise _Refused(
+            "the CRM's answer is nested too deeply (lists or objects inside each other "
+            "hundreds of levels down) to be read"
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
+        if "int_max_str_digits" in str(exc):
+            raise _Refused(
+                f"the CRM's answer has a number with more than {sys.get_int_max_str_digits()} "
+                "digits; no lead value is that long — check what the CRM sends"
+            ) from None
         raise _Refused(f"the CRM's answer is not JSON ({exc})") from None
+
+
+_CHUNK_BYTES = 1 << 16
+
+
+def _body_chunks(response: requests.Response) -> Iterator[bytes]:
+    """The answer's body as it arrives: each chunk is what one read gave (read1), so a slow
+    sender is seen between reads, not only once 64 kB have come."""
+    raw = response.raw
+    if isinstance(raw, urllib3.HTTPResponse):
+        while chunk := raw.read1(_CHUNK_BYTES, decode_content=True):
+            yield chunk
+    else:  # a stand-in transport adapter (tests, proxies)
+        yield from response.iter_content(chunk_size=_CHUNK_BYTES)
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
+
+
+def _broke_off(exc: Exception, size: int, timeout: float) -> str:
+    """What went wrong while the answer's body was arriving, in words."""
+    timed_out = isinstance(
+        exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError
+    ) or isinstance(getattr(exc, "__context__", None), TimeoutError)
+    if timed_out:
+        return (
+            f"the CRM stopped sending its answer after {_kb(size)} (nothing more came for "
+            f"{timeout:g} s)"
+        )
+    return (
+        f"the CRM's answer broke off after {_kb(size)} (the connection closed before the "
+        "whole answer came)"
+    )
 
 
 def lead_sync_crm(

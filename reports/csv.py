@@ -126,17 +126,42 @@ def _stream(
     writer = csv.writer(buffer, lineterminator=lineterminator)
     writer.writerow(header)
     rows = iter(rows)
+    # The csv module quotes a value holding a character of the line end: with "\n" a lone
+    # "\r" would go out bare (read back as a line break). PostgreSQL quotes it: so do we.
+    bare_cr = "\r" not in lineterminator
     # In a transaction the database cursor streams; outside one (autocommit) it is declared
     # WITH HOLD, and PostgreSQL copies the whole result before sending the first row.
     with transaction.atomic():
         _plan_for_the_whole_result()
         while batch := list(islice(rows, _BATCH_ROWS)):
+            start = buffer.tell()
             writer.writerows(batch)
+            if bare_cr and "\r" in buffer.getvalue()[start:]:
+                buffer.seek(start)
+                buffer.truncate()
+                _write_quoting_cr(buffer, writer, batch, lineterminator)
             if buffer.tell() >= _FLUSH_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _write_quoting_cr(
+    buffer: io.StringIO, writer: Any, batch: list[Sequence[object]], lineterminator: str
+) -> None:
+    """The rows of a batch where some value holds a "\r" (rare): those rows go through a
+    writer whose line end has "\r" (so it quotes such values), then get the file's line end."""
+    crlf = io.StringIO()
+    quoting = csv.writer(crlf, lineterminator="\r\n")
+    for row in batch:
+        if any(isinstance(value, str) and "\r" in value for value in row):
+            crlf.seek(0)
+            crlf.truncate()
+            quoting.writerow(row)
+            buffer.write(crlf.getvalue()[:-2] + lineterminator)
+        else:
+            writer.writerow(row)
 
 
 class _Lookup(dict[int, Any]):

@@ -554,3 +554,57 @@ def test_predictive_options_are_set_in_the_builder(admin_client, campaign):  # t
     assert campaign.safe_harbor_media == "/sounds/acme-optout.wav"
     assert (campaign.abandon_window, campaign.drop_rule) == ("24h", "no_repeat_72h")
     assert float(campaign.abandon_cap) == 2.5
+
+
+def test_every_rejected_row_of_the_last_import_can_be_downloaded(admin_client, campaign):  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    bad = "".join(f"bad{n},1,Row{n}\n" for n in range(500))
+    response = upload(admin_client, campaign, "number,priority,first_name\n" + bad)
+    body = response.content.decode()
+    assert "The first 20 of 500 rejected rows are listed." in body
+    link = f"/campaigns/{campaign.pk}/leads/rejected.csv"
+    assert f'href="{link}"' in body
+    assert "Download all 500 rejected rows (CSV: line, reason)" in body
+    download = admin_client.get(link)
+    assert download.status_code == 200
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert download["Content-Disposition"] == 'attachment; filename="renewals-rejected-lines.csv"'
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    assert rows[0] == ["line", "reason"]
+    assert len(rows) == 501
+    assert rows[1][0] == "2"
+    assert "invalid number 'bad0'" in rows[1][1]
+    assert rows[-1][0] == "501"
+    assert "invalid number 'bad499'" in rows[-1][1]
+    # Still there after the page showed the report once; the next import replaces it.
+    assert admin_client.get(link).content == download.content
+    upload(admin_client, campaign, "number,priority,first_name\n2025550143,1,Ada\n")
+    after = admin_client.get(link, follow=True)
+    assert "There are no rejected rows of a last import to download." in messages_of(after)
+
+
+def test_rejected_rows_download_is_for_admins_only(client, campaign):  # type: ignore[no-untyped-def]
+    response = client.get(f"/campaigns/{campaign.pk}/leads/rejected.csv")
+    assert response.status_code == 302
+    assert "/login" in response["Location"] or "login" in response["Location"]
+
+
+def test_crm_sync_with_a_record_the_database_cannot_keep_imports_the_rest(  # type: ignore[no-untyped-def]
+    admin_client, campaign, crm
+):
+    campaign.lead_source = "crm"
+    campaign.crm_url = crm["url"]
+    campaign.crm_mapping = {"leads_array": "items", "first_name": "name", "number": "phone"}
+    campaign.save()
+    crm["body"] = (
+        b'{"items": [{"name": "Ann", "phone": "2025550143", "score": NaN},'
+        b' {"name": "Bob", "phone": "2025550144"}]}'
+    )
+    response = admin_client.post(f"/campaigns/{campaign.pk}/leads/sync/", follow=True)
+    assert response.status_code == 200
+    assert list(Lead.objects.values_list("first_name", flat=True)) == ["Bob"]
+    assert "cannot be stored: score is NaN" in response.content.decode()
+    download = admin_client.get(f"/campaigns/{campaign.pk}/leads/rejected.csv")
+    assert download.content.decode().splitlines()[0] == "item,reason"

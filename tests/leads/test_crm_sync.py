@@ -172,7 +172,7 @@ def test_bad_items_are_reported_by_index_and_good_ones_import(crm) -> None:  # t
     assert "not a JSON object" in got[3]
     assert "already a lead" in got[4]
     assert "Do-Not-Call" in got[5]
-    assert "duplicate of line 0" in got[6]
+    assert "duplicate of item 0" in got[6]
     assert "contact.phone is not a single value" in got[7]
     assert "retries 'many'" in got[8]
     assert "number is missing" in got[10]
@@ -331,3 +331,154 @@ def test_requests_adapter_can_stand_in_for_the_server() -> None:
     campaign = crm_campaign("https://crm.example.com/leads", crm_mapping=mapping)
     report = lead_sync_crm(campaign=campaign, now=NOW, actor="t", http=session)
     assert report.ok, report.summary()
+
+
+def _two_items(first_extra: str) -> bytes:
+    """A CRM answer whose first record carries `first_extra` (raw JSON) and a good second."""
+    return (
+        '{"data": {"items": ['
+        '{"firstName": "Ann", "contact": {"phone": "2025550143"}, ' + first_extra + "}, "
+        '{"firstName": "Bob", "contact": {"phone": "2025550144"}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ('"score": NaN', "score is NaN"),
+        ('"score": -Infinity', "score is -Infinity"),
+        ('"prio": Infinity', "prio is Infinity"),
+        ('"history": [{"memo": "a\\u0000b"}]', "history.0.memo contains a NUL character"),
+        ('"comment": "bad \\ud83d"', "comment contains a broken character"),
+        ('"tag": "\\udc00 unmapped"', "tag contains a broken character"),
+        ('"a\\u0000": 1', "a field name in the record contains a NUL character"),
+    ],
+)
+def test_a_record_the_database_cannot_keep_is_rejected_alone(crm, extra: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    # Python's JSON reader accepts these; PostgreSQL's jsonb and text refuse them.
+    state, url = crm
+    state.body = _two_items(extra)
+    report = sync(crm_campaign(url))
+    assert report.error is None, report.error
+    assert report.imported == 1
+    got = {e.line: e.reason for e in report.rejected}
+    assert list(got) == [0]
+    assert got[0].startswith("cannot be stored: ")
+    assert reason in got[0]
+    assert Lead.objects.get().first_name == "Bob"
+
+
+def test_sync_by_the_api_rejects_an_unstorable_record_without_a_500(crm, admin_user) -> None:  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    state, url = crm
+    state.body = _two_items('"score": NaN')
+    campaign = crm_campaign(url)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(admin_user)
+    response = client.post(f"/api/campaigns/{campaign.pk}/leads/sync/")
+    assert response.status_code == 200, response.content
+    assert response.json()["imported"] == 1
+    assert response.json()["rejected"][0]["item"] == 0
+    assert Lead.objects.get().first_name == "Bob"
+
+
+def test_a_value_the_database_refuses_anyway_is_a_clear_refusal(crm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The last net: should a value slip past the checks, the database's refusal is reported
+    in words, not a server error."""
+    from leads import importing
+
+    monkeypatch.setattr(importing, "_unstorable", lambda item: None)
+    state, url = crm
+    state.body = _two_items('"score": NaN')
+    report = sync(crm_campaign(url))
+    assert report.error is not None
+    assert report.error.startswith("the database refused a value in the items")
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"data": {"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", "nested too deeply"),
+        (b'{"data": {"items": [{"prio": ' + b"9" * 5000 + b"}]}}", "more than 4300 digits"),
+    ],
+)
+def test_answers_python_cannot_read_are_refused_in_words(crm, body: bytes, message: str) -> None:  # type: ignore[no-untyped-def]
+    state, url = crm
+    state.body = body
+    report = sync(crm_campaign(url))
+    assert report.error is not None
+    assert message in report.error
+    assert "set_int_max_str_digits" not in report.error
+    assert not Lead.objects.exists()
+
+
+@pytest.fixture
+def raw_crm() -> Iterator[Any]:
+    """A CRM that misbehaves in the middle of its answer's body."""
+    import socket
+
+    servers: list[socket.socket] = []
+    body = b'{"data": {"items": [{"firstName": "Ann", "contact": {"phone": "2025550143"}}]}}'
+
+    def start(mode: str) -> str:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        servers.append(server)
+
+        def run() -> None:
+            conn, _ = server.accept()
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            try:
+                if mode == "stall":
+                    conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body[:20])
+                    time.sleep(1.5)
+                elif mode == "truncated":
+                    conn.sendall(head + b"Content-Length: %d\r\n\r\n" % (len(body) + 100) + body)
+                elif mode == "trickle":
+                    conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+                    for byte in body:
+                        conn.sendall(bytes([byte]))
+                        time.sleep(0.05)
+            except OSError:
+                pass  # the importer gave up and closed the connection
+            finally:
+                conn.close()
+
+        threading.Thread(target=run, daemon=True).start()
+        return f"http://127.0.0.1:{server.getsockname()[1]}/leads"
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_a_crm_stalling_mid_answer_is_reported_as_such(raw_crm, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CRM_SYNC_TIMEOUT = 0.5
+    report = sync(crm_campaign(raw_crm("stall")))
+    assert report.error is not None
+    assert report.error.startswith("the CRM stopped sending its answer after ")
+    assert "could not be reached" not in report.error
+    assert not Lead.objects.exists()
+
+
+def test_a_truncated_answer_is_reported_as_broken_off(raw_crm) -> None:  # type: ignore[no-untyped-def]
+    report = sync(crm_campaign(raw_crm("truncated")))
+    assert report.error is not None
+    assert report.error.startswith("the CRM's answer broke off after 79 bytes")
+    assert "Chunked" not in report.error
+    assert not Lead.objects.exists()
+
+
+def test_a_trickling_crm_cannot_hold_the_worker_past_the_timeout(raw_crm, settings) -> None:  # type: ignore[no-untyped-def]
+    # One byte every 0.05 s never trips the per-read timeout; the whole answer would take 4 s.
+    settings.CRM_SYNC_TIMEOUT = 0.5
+    started = time.monotonic()
+    report = sync(crm_campaign(raw_crm("trickle")))
+    assert time.monotonic() - started < 1.5
+    assert report.error is not None
+    assert report.error.startswith("the CRM did not send its whole answer within 0.5 s")
+    assert not Lead.objects.exists()

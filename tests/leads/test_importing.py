@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import threading
 import time
+from typing import cast
 
 import pytest
 from django.db import connection
 
-from campaigns.models import RunStatus
+from campaigns.models import Campaign, RunStatus
 from campaigns.services import CampaignRunning
 from leads import importing
 from leads.importing import ImportReport, RowError, lead_import_csv
@@ -481,3 +482,150 @@ def test_a_naive_import_time_is_read_as_utc() -> None:
     )
     assert report.ok, report.summary()
     assert Lead.objects.get(campaign=campaign).next_dial_at == NOW
+
+
+def test_windows_1252_file_keeps_curly_apostrophes_euro_and_dashes() -> None:
+    # Excel on Windows saves "CSV" as Windows-1252: a curly apostrophe is 0x92, € 0x80 and an
+    # en dash 0x96.
+    campaign = cast(Campaign, CampaignFactory())
+    name, note = "O\u2019Brien", "owes \u20ac50 \u2013 call"
+    data = f"number,priority,first_name,last_name,note\n2025550143,1,Seán,{name},{note}\n"
+    report = run(campaign, data.encode("cp1252"))
+    assert report.ok, report.summary()
+    lead = Lead.objects.get(campaign=campaign)
+    assert (lead.first_name, lead.last_name, lead.note) == ("Seán", name, note)
+
+
+def test_bytes_windows_1252_leaves_undefined_are_read_as_latin1() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(campaign, b"number,priority,first_name\n2025550143,1,A\x81\x8d\x8f\x90\x9d\n")
+    assert report.ok, report.summary()
+    assert Lead.objects.get(campaign=campaign).first_name == "A\x81\x8d\x8f\x90\x9d"
+
+
+@pytest.mark.parametrize(
+    ("column", "raw"),
+    [
+        ("priority", "1,000"),
+        ("priority", "1.000"),
+        ("cool_off", "3,000"),
+        ("cool_off", "1,500"),
+        ("cool_off_2nd", "1,000,000"),
+        ("retries", "1.000,00"),
+    ],
+)
+def test_numbers_with_thousands_separators_are_rejected_not_cut(column: str, raw: str) -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    header = "number,priority,first_name" + ("" if column == "priority" else f",{column}")
+    row = f'2025550143,"{raw}",Ada' if column == "priority" else f'2025550143,1,Ada,"{raw}"'
+    report = run(campaign, f"{header}\n{row}\n")
+    assert report.imported == 0
+    assert "without separators" in reasons(report)[2]
+    assert repr(raw) in reasons(report)[2]
+    assert not Lead.objects.exists()
+
+
+def test_whole_numbers_as_spreadsheets_write_them_still_import() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(
+        campaign,
+        "number;priority;first_name;cool_off;retries\n"
+        "2025550143;5,00;Ada;3600.0;3\n"
+        "2025550144;7.;Bob;1e3;2,0\n",
+    )
+    assert report.ok, report.summary()
+    got = dict(Lead.objects.values_list("first_name", "priority"))
+    assert got == {"Ada": 5, "Bob": 7}
+    assert list(Lead.objects.order_by("id").values_list("cool_off", "retries")) == [
+        (3600, 3),
+        (1000, 2),
+    ]
+
+
+def test_an_unclosed_quote_rejects_its_row_naming_the_lines_it_swallowed() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(
+        campaign,
+        "number,priority,first_name,note\n"
+        '2025550143,1,Ann,"call after 5\n'
+        "2025550144,1,Bob,x\n"
+        '2025550145,1,Cy,"y"\n'
+        "2025550146,1,Di,z\n",
+    )
+    got = reasons(report)
+    assert list(got) == [2]
+    assert "the quote that opens its note value is not closed" in got[2]
+    assert "lines 2 to 4" in got[2]
+    assert "Imported 1 lead" in report.summary()
+    assert list(Lead.objects.values_list("first_name", flat=True)) == ["Di"]
+
+
+def test_multi_line_notes_with_commas_still_import() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(
+        campaign,
+        "number,priority,first_name,note\n"
+        '2025550143,1,Ann,"called Monday, no answer\nasked for Bob, call 202-555\n3rd try, ok"\n'
+        '2025550144,1,Bob,"one\ntwo"\n',
+    )
+    assert report.ok, report.summary()
+    assert Lead.objects.get(first_name="Ann").note == (
+        "called Monday, no answer\nasked for Bob, call 202-555\n3rd try, ok"
+    )
+
+
+def test_a_very_long_value_rejects_only_its_row() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(
+        campaign,
+        f"number,priority,first_name,note\n2025550143,1,Ann,{'x' * 200_000}\n2025550144,1,Bob,ok\n",
+    )
+    assert report.error is None
+    assert reasons(report) == {2: "note is longer than 10000 characters"}
+    assert list(Lead.objects.values_list("first_name", flat=True)) == ["Bob"]
+
+
+def test_apostrophe_the_export_adds_before_a_formula_character_is_taken_off() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(
+        campaign,
+        "number,priority,first_name,last_name,note,ticket_id\n"
+        "2025550143,1,Ann,'-,\"'- call back\",'+100\n"
+        "2025550144,1,Bob,'Brien,'tis so,'=\n",
+    )
+    assert report.ok, report.summary()
+    ann = Lead.objects.get(first_name="Ann")
+    assert (ann.last_name, ann.note, ann.ticket_id) == ("-", "- call back", "+100")
+    # An apostrophe before anything else is the person's own.
+    bob = Lead.objects.get(first_name="Bob")
+    assert (bob.last_name, bob.note, bob.ticket_id) == ("'Brien", "'tis so", "=")
+
+
+def test_skill_and_extension_columns_import() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(campaign, "number,priority,first_name,skill,extension\n2025550143,1,Ann,es,204\n")
+    assert report.ok, report.summary()
+    assert Lead.objects.values_list("skill", "extension").get() == ("es", "204")
+
+
+def test_vertical_tab_line_breaks_and_a_trailing_ctrl_z_are_read() -> None:
+    # FileMaker and old Mac Excel break lines inside a cell with a vertical tab; DOS tools end
+    # a file with Ctrl-Z.
+    campaign = cast(Campaign, CampaignFactory())
+    rows = "".join(
+        f'20255501{n:02d},1,Name{n},"Called Monday\x0bWants callback\x0bAsk for Bob"\r\n'
+        for n in range(40)
+    )
+    report = run(campaign, ("number,priority,first_name,note\r\n" + rows + "\x1a").encode())
+    assert report.ok, report.summary()
+    assert report.imported == 40
+    assert Lead.objects.filter(campaign=campaign).first().note == (  # type: ignore[union-attr]
+        "Called Monday\nWants callback\nAsk for Bob"
+    )
+
+
+def test_ctrl_z_right_after_the_last_value_is_ignored() -> None:
+    campaign = cast(Campaign, CampaignFactory())
+    report = run(campaign, b"number,priority,first_name\n2025550143,1,Ann\x1a")
+    assert report.ok, report.summary()
+    assert Lead.objects.get().first_name == "Ann"

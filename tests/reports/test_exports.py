@@ -234,3 +234,22 @@ def test_lead_status_page_export(viewer_client, call_set) -> None:  # type: igno
     rows = read(response.streaming_content)
     assert sorted(r["First name"] for r in rows) == ["Lead10", "Lead6", "Lead7", "Lead8"]
     assert {r["Status"] for r in rows} == {"Active"}
+
+
+def test_a_lone_carriage_return_is_quoted_by_both_writers(call_set) -> None:  # type: ignore[no-untyped-def]
+    # Written bare, "a\rb" reads back as two rows in a spreadsheet or csv reader.
+    lead = LeadFactory(campaign=call_set.renewals, first_name="Ann", last_name="x\ry",
+                       number="+12025550778")  # fmt: skip
+    CallFactory(lead=lead, requested_at=datetime(2026, 7, 4, 9, 30, tzinfo=NY),
+                hangup_cause="A\rB", caller_id_name="\r=1")  # fmt: skip
+    filters = CallFilters(campaign_id=call_set.renewals.pk)
+    database = b"".join(stream_activity_csv(filters))
+    python = b"".join(python_activity_csv(filters))
+    assert python == database
+    row = read([python])[-1]
+    assert (row["Lead"], row["Hangup cause"], row["Caller ID name"]) == (
+        "Ann x\ry",
+        "A\rB",
+        "'\r=1",
+    )
+    assert b'"A\rB"' in python
