@@ -46,6 +46,15 @@ def campaign_start(campaign: Campaign, *, now: datetime, actor: str) -> Campaign
     return campaign
 
 
+def campaign_settings_saved(campaign: Campaign, *, now: datetime) -> int:
+    """An admin saved the campaign (builder, admin or API): leads held for a dial window under
+    the old schedule are looked at again, so a widened window dials them now and a narrowed
+    one holds them anew. Returns how many leads were released."""
+    from leads.lifecycle import leads_release_window_holds
+
+    return leads_release_window_holds(campaign, now=now)
+
+
 def agents_ringing_first(campaign: Campaign) -> list[Agent]:
     """Agents of a Progressive or Predictive campaign's queue whose phones ring before they
     answer: the customer is already on the line, so their ring time counts towards the 2 s

@@ -181,6 +181,7 @@ def _editor(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                 for formset in formsets.values():
                     formset.instance = saved
                     formset.save()
+                services.campaign_settings_saved(saved, now=timezone.now())
             messages.success(
                 request, f"Campaign “{saved.name}” {'created' if creating else 'saved'}."
             )

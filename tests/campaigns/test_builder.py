@@ -276,6 +276,36 @@ def test_validation_errors_are_shown_next_to_their_fields(admin_client, queue): 
     assert 'class="field invalid' in body
 
 
+def test_widening_a_running_campaigns_window_releases_its_held_leads(admin_client, queue):  # type: ignore[no-untyped-def]
+    from campaigns.services import campaign_start
+    from dialer import selector
+
+    def window(start: str, end: str) -> dict[str, Any]:
+        return payload(queue, tz_window_enabled="on", tz_window_from=start, tz_window_to=end)
+
+    assert admin_client.post("/campaigns/new/", window("11:00", "12:00")).status_code == 302
+    campaign = Campaign.objects.get()
+    lead = LeadFactory(campaign=campaign)
+    campaign_start(campaign, now=NOW, actor="ada")
+    # 10:00 in New York: the lead waits for its 11:00 window.
+    assert selector.select_for_dialing(campaign, now=NOW, limit=5) == []
+    lead.refresh_from_db()
+    assert lead.window_held
+    edit = window("09:00", "20:00")
+    edit.update(
+        {
+            **management("schedule", 1, initial=1),
+            "schedule-0-id": campaign.schedule_rows.get().pk,
+            **management("caller_ids", 1, initial=1),
+            "caller_ids-0-id": campaign.caller_ids.get().pk,
+        }
+    )
+    assert admin_client.post(f"/campaigns/{campaign.pk}/edit/", edit).status_code == 302
+    lead.refresh_from_db()
+    # Looked at again under the new window, not left waiting for the old one to open.
+    assert (lead.window_held, lead.not_dialable_reason) == (False, "")
+
+
 def test_refused_edit_keeps_the_saved_campaign_in_the_page(admin_client, campaign):  # type: ignore[no-untyped-def]
     response = admin_client.post(
         f"/campaigns/{campaign.pk}/edit/", payload(campaign.queue, name="", retries="")
