@@ -9,6 +9,7 @@ StaleLead, and the caller decides whether that matters.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -377,9 +378,137 @@ def lead_reserve_for_agent(
     )
 
 
+# A personal callback card skipped or left to expire comes back to its agent this much later
+# (at once would put the same card straight back on the desk that just let it go).
+CALLBACK_CARD_RETRY = timedelta(minutes=5)
+
+
+def _reserved_from(lead: Lead) -> str:
+    """The state the lead was in when its current card was made (its history says)."""
+    event = (
+        LeadEvent.objects.filter(lead_id=lead.pk, to_state=S.RESERVED)
+        .exclude(from_state=S.RESERVED)
+        .order_by("-at", "-id")
+        .values_list("from_state", flat=True)
+        .first()
+    )
+    return event or ""
+
+
 def lead_release_card(lead: Lead, *, now: datetime, reason: str, actor: str) -> Lead:
-    """Skip, reject or countdown expiry: a card goes back to the list without an attempt."""
+    """Skip, reject or countdown expiry: a card goes back to the list without an attempt.
+
+    A personal callback's card stays that agent's callback, due again after
+    CALLBACK_CARD_RETRY; any other card goes back to the list (Retry, due at once)."""
+    if (
+        lead.state == S.RESERVED
+        and lead.callback_agent_id is not None
+        and _reserved_from(lead) == S.CALLBACK
+    ):
+        due = now + CALLBACK_CARD_RETRY
+        return transition(
+            lead,
+            S.CALLBACK,
+            now=now,
+            reason=f"{reason}; personal callback due again at {due.isoformat()}",
+            actor=actor,
+            next_dial_at=due,
+            reserved_by=None,
+            reserved_until=None,
+        )
     return lead_return_to_retry(lead, now=now, reason=reason, actor=actor)
+
+
+# --- What an agent chose while the lead's call was still up ------------------------------------
+
+# A lead whose call is up stays Dialing: a Callback or Voicemail chosen during the conversation
+# would make it dialable while the customer is still on the line. The choice is kept in the
+# lead's history (keyed by the call) and applied when the call ends.
+KEPT_OUTCOMES = ("callback", "voicemail")
+
+
+@dataclass(frozen=True)
+class KeptOutcome:
+    outcome: str  # one of KEPT_OUTCOMES
+    callback_at: datetime | None
+    callback_agent_id: int | None
+
+
+def lead_keep_outcome(
+    lead: Lead,
+    *,
+    call_id: int,
+    outcome: str,
+    now: datetime,
+    actor: str,
+    callback_at: datetime | None = None,
+    callback_agent_id: int | None = None,
+) -> None:
+    """Record the agent's Callback or Voicemail for `call_id` (the state does not change);
+    `lead_apply_kept_outcome` applies the latest one when the call ends."""
+    if outcome not in KEPT_OUTCOMES:
+        raise ValueError(f"{outcome!r} is not kept until the call ends")
+    if outcome == "callback" and callback_at is None:
+        raise ValueError("A callback needs its time.")
+    what = (
+        f"callback at {callback_at.isoformat()}"
+        f" for {'the agent personally' if callback_agent_id else 'the campaign'}"
+        if callback_at is not None
+        else outcome
+    )
+    LeadEvent.objects.create(
+        lead=lead,
+        at=now,
+        from_state=lead.state,
+        to_state=lead.state,
+        reason=f"{what} chosen during the call; applied when it ends"[:200],
+        actor=actor[:100],
+        changes={
+            "kept_for_call": call_id,
+            "outcome": outcome,
+            "callback_at": callback_at.isoformat() if callback_at else None,
+            "callback_agent": callback_agent_id,
+        },
+    )
+
+
+def lead_kept_outcome(lead: Lead, *, call_id: int) -> KeptOutcome | None:
+    """The latest choice kept for `call_id`, if any."""
+    event = (
+        LeadEvent.objects.filter(lead_id=lead.pk, changes__kept_for_call=call_id)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if event is None:
+        return None
+    at = event.changes.get("callback_at")
+    return KeptOutcome(
+        outcome=event.changes["outcome"],
+        callback_at=datetime.fromisoformat(at) if at else None,
+        callback_agent_id=event.changes.get("callback_agent"),
+    )
+
+
+def lead_apply_kept_outcome(lead: Lead, *, call_id: int, now: datetime, actor: str) -> bool:
+    """The call ended: apply what the agent chose during it. Only a lead the call left Dialing
+    or Successful is moved (anything else was decided meanwhile); a callback time that passed
+    during the call becomes due at the hang-up. True when the lead moved."""
+    kept = lead_kept_outcome(lead, call_id=call_id)
+    if kept is None or lead.state not in (S.DIALING, S.SUCCESS):
+        return False
+    if kept.outcome == "voicemail":
+        lead_mark_voicemail(lead, now=now, actor=actor)
+        return True
+    if kept.callback_at is None:
+        return False
+    lead_schedule_callback(
+        lead,
+        now=now,
+        at=max(kept.callback_at, now + timedelta(seconds=1)),
+        agent_id=kept.callback_agent_id,
+        actor=actor,
+    )
+    return True
 
 
 def lead_record_edit(

@@ -115,3 +115,69 @@ def test_reset_gives_a_failed_lead_a_fresh_start() -> None:
     lifecycle.lead_reset(lead, now=NOW, actor="admin")
     lead.refresh_from_db()
     assert (lead.state, lead.attempts) == (LeadState.NEW, 0)
+
+
+def _personal_callback_card(agent_id: int) -> Lead:
+    """A personal callback made due, then put on its agent's card (as the selector does)."""
+    lead = LeadFactory(state=LeadState.DIALING)
+    lifecycle.lead_schedule_callback(
+        lead, now=NOW - timedelta(hours=1), at=NOW, agent_id=agent_id, actor="alice"
+    )
+    lifecycle.lead_reserve_for_agent(
+        lead, now=NOW, agent_id=agent_id, until=NOW + timedelta(seconds=30)
+    )
+    return lead
+
+
+def test_a_released_personal_callback_card_stays_that_agents_callback() -> None:
+    from tests.factories import AgentFactory
+
+    alice = AgentFactory()
+    lead = _personal_callback_card(alice.pk)
+    lifecycle.lead_release_card(lead, now=NOW + timedelta(seconds=31), reason="card expired",
+                                actor="dialer")  # fmt: skip
+    lead.refresh_from_db()
+    assert (lead.state, lead.callback_agent_id, lead.reserved_by_id) == (
+        LeadState.CALLBACK,
+        alice.pk,
+        None,
+    )
+    # Not straight back on the desk that let it go: due again five minutes later.
+    assert lead.next_dial_at == NOW + timedelta(seconds=31) + lifecycle.CALLBACK_CARD_RETRY
+
+
+def test_any_other_released_card_goes_back_to_the_list_whatever_its_old_callback() -> None:
+    from tests.factories import AgentFactory
+
+    alice, bob = AgentFactory(), AgentFactory()
+    # Once Alice's personal callback, dialed and cooled off since: a card for Bob now.
+    lead = _personal_callback_card(alice.pk)
+    lifecycle.transition(lead, LeadState.DIALING, now=NOW, reason="accepted")
+    lifecycle.lead_attempt_failed(lead, now=NOW, result="no_answer")
+    lifecycle.lead_reserve_for_agent(lead, now=NOW, agent_id=bob.pk, until=NOW)
+    lifecycle.lead_release_card(lead, now=NOW, reason="skipped", actor="bob")
+    lead.refresh_from_db()
+    assert (lead.state, lead.next_dial_at) == (LeadState.RETRY, NOW)
+
+
+def test_a_kept_callback_moves_the_lead_only_when_its_call_ends() -> None:
+    lead = LeadFactory(state=LeadState.DIALING)
+    at = NOW + timedelta(hours=2)
+    lifecycle.lead_keep_outcome(
+        lead, call_id=7, outcome="callback", now=NOW, actor="alice", callback_at=at
+    )
+    lead.refresh_from_db()
+    assert lead.state == LeadState.DIALING
+    assert lifecycle.lead_kept_outcome(lead, call_id=8) is None
+    lifecycle.lead_connected(lead, now=NOW + timedelta(minutes=1))  # the call ends
+    assert lifecycle.lead_apply_kept_outcome(
+        lead, call_id=7, now=NOW + timedelta(minutes=1), actor="alice"
+    )
+    lead.refresh_from_db()
+    assert (lead.state, lead.next_dial_at, lead.callback_agent_id) == (
+        LeadState.CALLBACK,
+        at,
+        None,
+    )
+    # Applied once: the lead is no longer what the call left it.
+    assert not lifecycle.lead_apply_kept_outcome(lead, call_id=7, now=NOW, actor="alice")

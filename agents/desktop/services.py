@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import (
@@ -53,6 +54,13 @@ BUSY_STATES = (
     DeskCallState.WRAP_UP,
 )
 ON_CALL_STATES = (DeskCallState.TALKING, DeskCallState.HELD)
+# The desk's call has not ended yet (being set up, or connected).
+LIVE_STATES = (
+    DeskCallState.DIALING,
+    DeskCallState.OFFERED,
+    DeskCallState.TALKING,
+    DeskCallState.HELD,
+)
 
 
 class DesktopError(Exception):
@@ -118,29 +126,56 @@ def _require_logged_in(agent: Agent, desk: AgentDesk) -> None:
 
 
 def own_call(agent: Agent, call_id: int) -> Call:
-    """The agent's call, or NotYours: their desk shows it, or the dialer gave it to them."""
+    """The agent's call, or NotYours: the call on their desk, or one they talked on this
+    session that still waits for their disposition. An old call of theirs is not enough:
+    its lead may be another agent's now."""
     call = Call.objects.select_related("campaign__queue", "lead").filter(pk=call_id).first()
     if call is None:
         raise NotYours("No such call.")
     desk = desk_for(agent)
-    if call.agent_id != agent.pk and desk.call_id != call.pk:
-        raise NotYours("This call belongs to another agent.")
-    return call
+    if desk.call_id == call.pk or owed_dispositions(agent, desk).filter(pk=call.pk).exists():
+        return call
+    if call.agent_id == agent.pk:
+        raise NotYours("This call is no longer on your desk.")
+    raise NotYours("This call belongs to another agent.")
 
 
 def own_lead(agent: Agent, lead_id: int) -> Lead:
-    """The agent's lead: on their card, reserved for them, or one of their calls."""
+    """The agent's lead, or NotYours: on their desk (card, call, wrap-up) or reserved for
+    them, and not being called for another agent."""
     lead = Lead.objects.select_related("campaign__queue").filter(pk=lead_id).first()
     if lead is None:
         raise NotYours("No such lead.")
     desk = desk_for(agent)
-    if (
-        desk.lead_id == lead.pk
-        or lead.reserved_by_id == agent.pk
-        or Call.objects.filter(lead=lead, agent=agent).exists()
-    ):
-        return lead
-    raise NotYours("This lead belongs to another agent.")
+    reserved = lead.state == LeadState.RESERVED and lead.reserved_by_id == agent.pk
+    if desk.lead_id != lead.pk and not reserved:
+        raise NotYours("This lead is not on your desk.")
+    if _called_for_someone_else(lead, desk):
+        raise NotYours("This lead is being called for another agent now.")
+    return lead
+
+
+def _called_for_someone_else(lead: Lead, desk: AgentDesk) -> bool:
+    """A call of the lead is up and it is not the one on this desk."""
+    return (
+        Call.objects.filter(lead_id=lead.pk, result=CallResult.PENDING)
+        .exclude(pk=desk.call_id or 0)
+        .exists()
+    )
+
+
+def owed_dispositions(agent: Agent, desk: AgentDesk | None = None) -> QuerySet[Call]:
+    """Calls the agent talked on since logging in that still need their disposition, other
+    than the one on the desk (a next call reached them before they set it), oldest first."""
+    desk = desk or desk_for(agent)
+    if desk.logged_in_at is None:
+        return Call.objects.none()
+    return (
+        Call.objects.filter(agent=agent, disposition=None, agent_answered_at__gte=desk.logged_in_at)
+        .exclude(pk=desk.call_id or 0)
+        .select_related("lead", "campaign__queue")
+        .order_by("agent_answered_at", "pk")
+    )
 
 
 def agent_queue_ids(agent: Agent) -> list[int]:
@@ -190,6 +225,9 @@ def agent_go_not_ready(*, agent: Agent, reason: str, now: datetime) -> None:
         raise DesktopError("Pick a reason for Not Ready.")
     if len(reason) > 100:
         raise DesktopError("Keep the reason under 100 characters.")
+    # Refused before FreeSWITCH hears of the break (the database would refuse a NUL later).
+    if not reason.isprintable():
+        raise DesktopError("The reason cannot hold control characters.")
     with transaction.atomic():
         desk = _locked_desk(agent)
         _require_logged_in(agent, desk)
@@ -317,7 +355,7 @@ def desk_tick(*, agent: Agent, now: datetime) -> None:
             and now >= desk.card_expires_at
         ):
             lead = desk.lead
-            _release_card(agent, desk, now=now, reason="push preview countdown ended")
+            _release_card(agent, desk, now=now, reason="lead card countdown ended")
             _message(
                 agent,
                 kind=MessageKind.SYSTEM,
@@ -367,9 +405,41 @@ def _disposition_set(desk: AgentDesk) -> bool:
     return desk.call is not None and desk.call.disposition_id is not None
 
 
+def _require_disposition(agent: Agent, *, now: datetime) -> None:
+    """No next call before the last one has its disposition: On Break at once (mod_callcenter
+    runs its own wrap-up timer and would offer the next call when it ends)."""
+    if agent.status == AgentStatus.AVAILABLE:
+        bridge.set_agent_status(
+            agent, AgentStatus.ON_BREAK, reason=DISPOSITION_REQUIRED_REASON, now=now
+        )
+        _changed(agent, "disposition_required")
+
+
+def _free_desk(agent: Agent, desk: AgentDesk, *, now: datetime) -> bool:
+    """The desk's card or call is done: back to the oldest call still waiting for the
+    agent's disposition (False), or idle (True)."""
+    owed = owed_dispositions(agent, desk).first()
+    if owed is None:
+        _idle(desk, now=now)
+        return True
+    _set_call_state(
+        desk,
+        DeskCallState.WRAP_UP,
+        now=now,
+        call=owed,
+        lead=owed.lead,
+        card_expires_at=None,
+        wrap_up_until=now,
+    )
+    _require_disposition(agent, now=now)
+    _changed(agent, "disposition_required", call_id=owed.pk)
+    return False
+
+
 def _end_wrap_up(agent: Agent, desk: AgentDesk, *, now: datetime) -> None:
     ready = desk.ready_after_wrap_up and not desk.logout_pending
-    _idle(desk, now=now)
+    if not _free_desk(agent, desk, now=now):
+        return  # another call still needs its disposition
     if ready and agent.status != AgentStatus.AVAILABLE:
         try:
             bridge.set_agent_status(agent, AgentStatus.AVAILABLE, now=now)
@@ -394,6 +464,17 @@ def desk_card_offered(
     and must be accepted before `expires_at` (default: the campaign's countdown)."""
     with transaction.atomic():
         desk = _locked_desk(agent)
+        busy = desk.call_state in (*LIVE_STATES, DeskCallState.CARD) or (
+            desk.call_state == DeskCallState.WRAP_UP and not _disposition_set(desk)
+        )
+        if busy and desk.lead_id != lead.pk:
+            # The selector saw the agent free a moment ago; the desk's call or card (or a
+            # disposition still to set) comes first, and the card goes back at once.
+            log.info(
+                "card of lead %s refused: desk of %s is %s", lead.pk, agent.name, desk.call_state
+            )
+            bridge.preview_skip(agent=agent, lead=lead, now=now, reason="agent busy")
+            return
         if expires_at is None:
             expires_at = now + timedelta(seconds=lead.campaign.preview_timeout)
         _set_call_state(
@@ -406,6 +487,7 @@ def desk_call_offered(*, agent: Agent, call: Call, now: datetime) -> None:
     """mod_callcenter chose the agent for `call` (their phone rings)."""
     with transaction.atomic():
         desk = _locked_desk(agent)
+        _note_disposition_left(agent, desk, call, now=now)
         _set_call_state(
             desk, DeskCallState.OFFERED, now=now, call=call, lead=call.lead, card_expires_at=None
         )
@@ -418,11 +500,18 @@ def desk_call_bridged(*, agent: Agent, call: Call, now: datetime) -> None:
     Predictive) or turns into a call (Preview, Push Preview)."""
     with transaction.atomic():
         desk = _locked_desk(agent)
-        if call.agent_id != agent.pk:
-            Call.objects.filter(pk=call.pk).update(
-                agent=agent, agent_name=agent.display_name[:150], agent_extension=agent.extension
-            )
+        _note_disposition_left(agent, desk, call, now=now)
+        if call.agent_id != agent.pk or call.agent_answered_at is None:
+            # The dialer records the bridge first; a desk told of a bridge without it (a
+            # missed event) still knows the agent talked on this call and owes a disposition.
             call.agent = agent
+            call.agent_answered_at = call.agent_answered_at or now
+            Call.objects.filter(pk=call.pk).update(
+                agent=agent,
+                agent_name=agent.display_name[:150],
+                agent_extension=agent.extension,
+                agent_answered_at=call.agent_answered_at,
+            )
         _set_call_state(
             desk,
             DeskCallState.TALKING,
@@ -436,15 +525,69 @@ def desk_call_bridged(*, agent: Agent, call: Call, now: datetime) -> None:
         _changed(agent, "bridged", call_id=call.pk)
 
 
+def _note_disposition_left(agent: Agent, desk: AgentDesk, call: Call, *, now: datetime) -> None:
+    """A next call reaches the agent before the wrap-up's disposition is set (mod_callcenter's
+    wrap-up ended first): the new call takes the desk, and the old one stays owed
+    (`owed_dispositions`): listed on the card, back on the desk when the new call is done."""
+    if (
+        desk.call_state != DeskCallState.WRAP_UP
+        or desk.call is None
+        or desk.call_id == call.pk
+        or _disposition_set(desk)
+    ):
+        return
+    log.warning(
+        "agent %s got call %s before disposing of call %s", agent.name, call.pk, desk.call_id
+    )
+    name = desk.lead.full_name if desk.lead else "your last call"
+    _message(
+        agent,
+        kind=MessageKind.SYSTEM,
+        title=f"Disposition still needed: {name}",
+        text=(
+            f"A new call reached you before you set the disposition of your call with {name}. "
+            "Its form comes back when this call is done; no further call is offered to you "
+            "until it is set."
+        ),
+        now=now,
+    )
+
+
+def _apply_kept_choice(agent: Agent, call: Call, *, now: datetime) -> None:
+    """The call ended: the Callback or Voicemail the agent chose during it moves the lead now."""
+    lead = (
+        Lead.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=call.lead_id)
+    )
+    try:
+        lifecycle.lead_apply_kept_outcome(lead, call_id=call.pk, now=now, actor=agent.name)
+    except (lifecycle.IllegalTransition, lifecycle.StaleLead, ValueError) as exc:
+        log.warning("kept choice for call %s not applied: %s", call.pk, exc)
+        _message(
+            agent,
+            kind=MessageKind.SYSTEM,
+            title=f"Not applied: {lead.full_name}",
+            text=(
+                "What you chose during the call could not be applied when it ended: the lead "
+                f"is {lead.get_status_display()} now."
+            ),
+            now=now,
+        )
+
+
 def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
-    """The call hung up. After a conversation: wrap-up for the queue's wrap-up time. A dial
-    that never reached the agent leaves nothing to wrap up."""
+    """The call hung up. After a conversation: wrap-up for the queue's wrap-up time, On Break
+    at once while a disposition is missing. A dial that never reached the agent leaves
+    nothing to wrap up. What the agent chose during the call is applied to the lead now."""
     with transaction.atomic():
         desk = _locked_desk(agent)
         if desk.call_id not in (None, call.pk):
             return  # an old call's late event
+        if desk.call_id == call.pk and desk.call_state in LIVE_STATES:
+            _apply_kept_choice(agent, call, now=now)
         if desk.call_state in ON_CALL_STATES:
             seconds = call.campaign.queue.wrap_up_time
+            # The disposition may have been set during the call.
+            call.refresh_from_db(fields=["disposition"])
             desk.ready_after_wrap_up = agent.status == AgentStatus.AVAILABLE or (
                 desk.ready_after_wrap_up and agent.status != AgentStatus.LOGGED_OUT
             )
@@ -456,6 +599,8 @@ def desk_call_ended(*, agent: Agent, call: Call, now: datetime) -> None:
                 lead=call.lead,
                 wrap_up_until=now + timedelta(seconds=seconds),
             )
+            if not _disposition_set(desk) or owed_dispositions(agent, desk).exists():
+                _require_disposition(agent, now=now)
             _update_logout_countdown(agent, desk, now=now)
             _changed(agent, "wrap_up", call_id=call.pk)
         elif desk.call_state in (DeskCallState.DIALING, DeskCallState.OFFERED):
@@ -478,7 +623,7 @@ def _call_not_reached(
     """A call set up for the agent never reached them: say why, free the desk (a pending
     logout may complete now) and refresh the desktop."""
     _message(agent, kind=MessageKind.SYSTEM, title=title, text=text, now=now)
-    _idle(desk, now=now)
+    _free_desk(agent, desk, now=now)
     _update_logout_countdown(agent, desk, now=now)
     _changed(agent, what, call_id=call.pk)
 
@@ -554,8 +699,15 @@ def agent_get_preview_record(*, agent: Agent, campaign: Campaign, now: datetime)
         lead = bridge.select_preview_lead(campaign, agent, now)
         if lead is None:
             raise DesktopError(f"No record of {campaign.name} can be called now.")
+        # The card shows how long it is held for the agent; when that ends the desk lets
+        # it go and says so (the dialer's reaper would take it back all the same).
         _set_call_state(
-            desk, DeskCallState.CARD, now=now, lead=lead, call=None, card_expires_at=None
+            desk,
+            DeskCallState.CARD,
+            now=now,
+            lead=lead,
+            call=None,
+            card_expires_at=lead.reserved_until,
         )
         _changed(agent, "card", lead_id=lead.pk)
     return lead
@@ -596,7 +748,7 @@ def agent_skip_card(*, agent: Agent, lead: Lead, now: datetime) -> None:
     with transaction.atomic():
         desk = _locked_desk(agent)
         _own_card(agent, desk, lead)
-        reject = desk.card_expires_at is not None
+        reject = lead.campaign.type == CampaignType.PUSH_PREVIEW
         _release_card(
             agent, desk, now=now, reason="rejected by agent" if reject else "skipped by agent"
         )
@@ -609,7 +761,7 @@ def _release_card(agent: Agent, desk: AgentDesk, *, now: datetime, reason: str) 
         lead.refresh_from_db()
         if lead.state == LeadState.RESERVED and lead.reserved_by_id == agent.pk:
             bridge.preview_skip(agent=agent, lead=lead, now=now, reason=reason)
-    _idle(desk, now=now)
+    _free_desk(agent, desk, now=now)
 
 
 # --- Call actions ---------------------------------------------------------------------------------
@@ -673,11 +825,30 @@ def callback_time(local: datetime, lead: Lead) -> datetime:
     if timezone.is_aware(local):
         return local
     zone = ZoneInfo(lead.timezone)
-    aware = local.replace(tzinfo=zone)
+    aware = local.replace(tzinfo=zone, fold=0)
+    try:
+        round_trip = aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        raise DesktopError("Pick a callback date within the next year.") from None
     # A wall time that does not exist (spring forward) or exists twice is refused, not guessed.
-    if aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != local:
+    if round_trip != local:
         raise DesktopError(f"{local:%Y-%m-%d %H:%M} does not exist in {lead.timezone}.")
+    if aware.utcoffset() != aware.replace(fold=1).utcoffset():
+        raise DesktopError(
+            f"{local:%Y-%m-%d %H:%M} happens twice in {lead.timezone} (the clocks go back): "
+            "pick a time outside that hour."
+        )
     return aware
+
+
+def _call_up(desk: AgentDesk, call: Call) -> bool:
+    """The desk's call has not ended: the lead stays Dialing until it does."""
+    return desk.call_id == call.pk and desk.call_state in LIVE_STATES
+
+
+def _called_again(call: Call) -> bool:
+    """The lead has a newer attempt than `call`: its state is that attempt's business now."""
+    return Call.objects.filter(lead_id=call.lead_id, pk__gt=call.pk).exists()
 
 
 def agent_set_disposition(
@@ -689,19 +860,51 @@ def agent_set_disposition(
     callback_at: datetime | None = None,
     personal: bool = False,
 ) -> Call:
-    """The agent's disposition code for `call`: stored on the call and applied to the lead
-    (Successful, Failed, Callback — with `callback_at` in the lead's time —, Voicemail, DNC)."""
+    """The agent's disposition code for `call` (on their desk, or one still owed): stored on
+    the call and applied to the lead (Successful, Failed, Callback — with `callback_at` in the
+    lead's time —, Voicemail, DNC). While the call is up, Callback and Voicemail are kept and
+    applied when it ends (the lead must not become dialable with the customer on the line)."""
     if disposition.queue_id != call.campaign.queue_id:
         raise DesktopError("This disposition code belongs to another queue.")
     with transaction.atomic():
         desk = _locked_desk(agent)
+        if (
+            desk.call_id != call.pk
+            and not owed_dispositions(agent, desk).filter(pk=call.pk).exists()
+        ):
+            raise NotYours("This call is not yours to give a disposition.")
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if locked.disposition_id is not None:
             raise DesktopError("This call already has its disposition.")
-        lead = Lead.objects.select_related("campaign").get(pk=call.lead_id)
-        _apply_outcome(
-            agent, lead, disposition, now=now, callback_at=callback_at, personal=personal
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .get(pk=call.lead_id)
         )
+        if _called_again(call):
+            # Stored for the record; only a Do-Not-Call request still reaches the number.
+            if disposition.outcome == DispositionOutcome.DO_NOT_CALL:
+                _apply_outcome(
+                    agent,
+                    lead,
+                    call,
+                    disposition,
+                    now=now,
+                    callback_at=None,
+                    personal=False,
+                    call_up=False,
+                )
+        else:
+            _apply_outcome(
+                agent,
+                lead,
+                call,
+                disposition,
+                now=now,
+                callback_at=callback_at,
+                personal=personal,
+                call_up=_call_up(desk, call),
+            )
         Call.objects.filter(pk=call.pk).update(disposition=disposition)
         # What the agent heard tells whether AMD was wrong (the compliance ledger counts it).
         bridge.agent_verdict(
@@ -728,11 +931,13 @@ def agent_set_disposition(
 def _apply_outcome(
     agent: Agent,
     lead: Lead,
+    call: Call,
     disposition: Disposition,
     *,
     now: datetime,
     callback_at: datetime | None,
     personal: bool,
+    call_up: bool,
 ) -> None:
     actor = agent.name
     outcome = disposition.outcome
@@ -745,12 +950,23 @@ def _apply_outcome(
             if lead.state != LeadState.FAILED:
                 lifecycle.lead_mark_failed(lead, now=now, reason=why, actor=actor)
         elif outcome == DispositionOutcome.VOICEMAIL:
-            if lead.state in (LeadState.DIALING, LeadState.SUCCESS):
+            if call_up:
+                lifecycle.lead_keep_outcome(
+                    lead, call_id=call.pk, outcome="voicemail", now=now, actor=actor
+                )
+            elif lead.state in (LeadState.DIALING, LeadState.SUCCESS):
                 lifecycle.lead_mark_voicemail(lead, now=now, actor=actor)
         elif outcome == DispositionOutcome.CALLBACK:
             if callback_at is not None:
-                _schedule(agent, lead, at=callback_at, personal=personal, now=now)
-            elif lead.state != LeadState.CALLBACK:
+                _schedule(
+                    agent,
+                    lead,
+                    at=callback_at,
+                    personal=personal,
+                    now=now,
+                    keep_for=call if call_up else None,
+                )
+            elif not _callback_chosen(lead, call, call_up=call_up):
                 raise DesktopError(f"“{disposition.label}” needs the callback date and time.")
         elif outcome == DispositionOutcome.DO_NOT_CALL:
             from leads.services import dnc_add
@@ -773,31 +989,63 @@ def _apply_outcome(
         raise DesktopError("The lead changed meanwhile; try again.") from exc
 
 
-def _schedule(agent: Agent, lead: Lead, *, at: datetime, personal: bool, now: datetime) -> None:
+def _callback_chosen(lead: Lead, call: Call, *, call_up: bool) -> bool:
+    """A callback is already set for this lead (or kept for this call while it is up)."""
+    if call_up:
+        kept = lifecycle.lead_kept_outcome(lead, call_id=call.pk)
+        return kept is not None and kept.outcome == "callback"
+    return lead.state == LeadState.CALLBACK
+
+
+def _schedule(
+    agent: Agent,
+    lead: Lead,
+    *,
+    at: datetime,
+    personal: bool,
+    now: datetime,
+    keep_for: Call | None = None,
+) -> None:
+    """Schedule the callback, or with `keep_for` (a call still up) keep it until that call
+    ends."""
     if at <= now:
         raise DesktopError("The callback must be in the future.")
     if at > now + timedelta(days=365):
         raise DesktopError("The callback must be within a year.")
+    agent_id = agent.pk if personal else None
+    if keep_for is not None:
+        lifecycle.lead_keep_outcome(
+            lead,
+            call_id=keep_for.pk,
+            outcome="callback",
+            now=now,
+            actor=agent.name,
+            callback_at=at,
+            callback_agent_id=agent_id,
+        )
+        return
     if lead.state == LeadState.CALLBACK:
         raise DesktopError("A callback is already scheduled for this lead.")
     if not lifecycle.can_transition(lead.state, LeadState.CALLBACK):
         raise DesktopError(f"A {lead.get_status_display()} lead cannot get a callback.")
-    lifecycle.lead_schedule_callback(
-        lead, now=now, at=at, agent_id=agent.pk if personal else None, actor=agent.name
-    )
+    lifecycle.lead_schedule_callback(lead, now=now, at=at, agent_id=agent_id, actor=agent.name)
 
 
 def agent_schedule_callback(
     *, agent: Agent, lead: Lead, at: datetime, personal: bool, now: datetime
 ) -> Lead:
     """Schedule a callback (for the agent personally or for the campaign). `at` is the
-    agent's entry in the lead's timezone (naive) or an aware datetime."""
+    agent's entry in the lead's timezone (naive) or an aware datetime. During the call it is
+    kept and applied when the call ends."""
     aware = callback_time(at, lead)
     with transaction.atomic():
-        _locked_desk(agent)
+        desk = _locked_desk(agent)
         lead = Lead.objects.select_for_update().select_related("campaign").get(pk=lead.pk)
+        if desk.lead_id != lead.pk or _called_for_someone_else(lead, desk):
+            raise NotYours("This lead is not on your desk.")
+        live = desk.call if desk.call is not None and _call_up(desk, desk.call) else None
         try:
-            _schedule(agent, lead, at=aware, personal=personal, now=now)
+            _schedule(agent, lead, at=aware, personal=personal, now=now, keep_for=live)
         except (lifecycle.IllegalTransition, lifecycle.StaleLead) as exc:
             raise DesktopError("The lead changed meanwhile; try again.") from exc
         _changed(agent, "callback", lead_id=lead.pk)
@@ -805,7 +1053,8 @@ def agent_schedule_callback(
 
 
 def agent_mark_voicemail(*, agent: Agent, call: Call, now: datetime) -> None:
-    """The agent reached an answering machine: the lead is Voicemail (like a cool-off)."""
+    """The agent reached an answering machine: the lead is Voicemail (like a cool-off), when
+    the call ends if it is still up."""
     code = (
         Disposition.objects.filter(
             queue_id=call.campaign.queue_id, outcome=DispositionOutcome.VOICEMAIL
@@ -817,11 +1066,18 @@ def agent_mark_voicemail(*, agent: Agent, call: Call, now: datetime) -> None:
         agent_set_disposition(agent=agent, call=call, disposition=code, now=now)
         return
     with transaction.atomic():
-        _locked_desk(agent)
+        desk = _locked_desk(agent)
+        if desk.call_id != call.pk:
+            raise NotYours("This call is no longer on your desk.")
         lead = Lead.objects.select_for_update().select_related("campaign").get(pk=call.lead_id)
-        if lead.state not in (LeadState.DIALING, LeadState.SUCCESS):
+        if _call_up(desk, call):
+            lifecycle.lead_keep_outcome(
+                lead, call_id=call.pk, outcome="voicemail", now=now, actor=agent.name
+            )
+        elif lead.state not in (LeadState.DIALING, LeadState.SUCCESS) or _called_again(call):
             raise DesktopError(f"The lead is {lead.get_status_display()} already.")
-        lifecycle.lead_mark_voicemail(lead, now=now, actor=agent.name)
+        else:
+            lifecycle.lead_mark_voicemail(lead, now=now, actor=agent.name)
         bridge.agent_verdict(agent=agent, call=call, voicemail=True, now=now)
         _changed(agent, "voicemail", call_id=call.pk)
 
@@ -832,6 +1088,9 @@ def agent_update_lead_record(
     """Edit the customer record; the change is kept in the lead's history."""
     from leads.services import lead_update_record
 
+    for field, value in changes.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise DesktopError(f"{field}: remove the invisible control character.")
     try:
         updated = lead_update_record(lead=lead, changes=changes, now=now, actor=agent.name)
     except ValidationError as exc:

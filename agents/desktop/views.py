@@ -165,6 +165,8 @@ def _context(agent: Agent, now: datetime) -> dict[str, Any]:
         "unread": messages_qs.filter(read_at=None).count(),
         "logout_message": logout_message,
         "account_zone": account_zone,
+        # Calls still waiting for this agent's disposition besides the desk's own.
+        "owed": list(services.owed_dispositions(agent, desk)),
     }
 
 
@@ -182,7 +184,8 @@ def _panel_key(name: str, ctx: dict[str, Any]) -> str:
     desk: AgentDesk = ctx["desk"]
     if name == "card":
         disposition = desk.call.disposition_id if desk.call else None
-        return f"{desk.call_state}:{desk.lead_id}:{desk.call_id}:{disposition}"
+        owed = ",".join(str(call.pk) for call in ctx["owed"])
+        return f"{desk.call_state}:{desk.lead_id}:{desk.call_id}:{disposition}:{owed}"
     return ""
 
 
@@ -400,9 +403,10 @@ def disposition(request: HttpRequest, agent: Agent, call_id: int) -> HttpRespons
 
     def run() -> None:
         code = request.POST.get("disposition", "")
+        # ASCII digits only: "²".isdigit() is true and int() refuses it.
         chosen = (
             Disposition.objects.filter(queue_id=call.campaign.queue_id, pk=int(code)).first()
-            if code.isdigit()
+            if code.isascii() and code.isdigit() and len(code) <= 18
             else None
         )
         if chosen is None:

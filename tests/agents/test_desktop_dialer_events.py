@@ -118,3 +118,59 @@ def test_an_offer_makes_a_logout_wait_and_a_missed_offer_frees_the_desk(ready, q
     assert AgentMessage.objects.filter(agent=ready, title="Missed call").exists()
     ready.refresh_from_db()
     assert ready.status == AgentStatus.LOGGED_OUT
+
+
+def test_a_callback_chosen_during_the_call_moves_the_lead_when_it_ends(ready, queue):
+    from leads.models import LeadEvent
+
+    call = _dialing_call(queue)
+    answered = NOW + timedelta(seconds=3)
+    call_services.call_record_agent_answered(
+        call_uuid=str(call.uuid), at=answered, agent_name=ready.name
+    )
+    # "Call me back in five minutes", said while still talking.
+    services.agent_schedule_callback(
+        agent=ready, lead=call.lead, at=NOW + timedelta(minutes=5), personal=True,
+        now=NOW + timedelta(seconds=10),
+    )  # fmt: skip
+    call.lead.refresh_from_db()
+    assert call.lead.state == LeadState.DIALING  # never dialable with the customer on the line
+    hangup = NOW + timedelta(minutes=2)
+    call_services.call_finish(
+        call_uuid=str(call.uuid),
+        now=hangup,
+        times=CallTimes(dialed_at=NOW, answered_at=answered, agent_answered_at=answered),
+        hangup_cause="NORMAL_CLEARING",
+        agent_name=ready.name,
+    )
+    call.lead.refresh_from_db()
+    assert (call.lead.state, call.lead.next_dial_at, call.lead.callback_agent) == (
+        LeadState.CALLBACK,
+        NOW + timedelta(minutes=5),
+        ready,
+    )
+    assert [e.to_state for e in LeadEvent.objects.filter(lead=call.lead)][-2:] == [
+        LeadState.SUCCESS,
+        LeadState.CALLBACK,
+    ]
+
+
+def test_a_callback_whose_time_passed_during_the_call_is_due_at_the_hang_up(ready, queue):
+    call = _dialing_call(queue)
+    call_services.call_record_agent_answered(
+        call_uuid=str(call.uuid), at=NOW, agent_name=ready.name
+    )
+    services.agent_schedule_callback(
+        agent=ready, lead=call.lead, at=NOW + timedelta(minutes=1), personal=False, now=NOW
+    )
+    hangup = NOW + timedelta(minutes=3)
+    call_services.call_finish(
+        call_uuid=str(call.uuid),
+        now=hangup,
+        times=CallTimes(dialed_at=NOW, answered_at=NOW, agent_answered_at=NOW),
+        hangup_cause="NORMAL_CLEARING",
+        agent_name=ready.name,
+    )
+    call.lead.refresh_from_db()
+    assert call.lead.state == LeadState.CALLBACK
+    assert hangup < call.lead.next_dial_at <= hangup + timedelta(seconds=1)

@@ -206,6 +206,10 @@ def test_callback_disposition_needs_a_time_then_schedules_in_the_leads_timezone(
         agent=logged_in, call=call, disposition=cb, now=NOW, callback_at=at, personal=True
     )
     call.lead.refresh_from_db()
+    # The customer is still on the line: the lead stays Dialing until the call ends.
+    assert call.lead.state == LeadState.DIALING
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(30))
+    call.lead.refresh_from_db()
     # 14:30 in Chicago (CST, UTC-6) is 20:30 UTC.
     assert call.lead.next_dial_at == datetime.fromisoformat("2026-11-19T20:30:00+00:00")
     assert (call.lead.state, call.lead.callback_agent) == (LeadState.CALLBACK, logged_in)
@@ -226,6 +230,9 @@ def test_schedule_callback_for_the_campaign_and_refusals(logged_in, campaign):
         agent=logged_in, lead=lead, at=datetime(2026, 11, 20, 9, 0), personal=False, now=NOW
     )
     lead.refresh_from_db()
+    assert lead.state == LeadState.DIALING  # applied when the call ends
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(30))
+    lead.refresh_from_db()
     assert lead.state == LeadState.CALLBACK
     assert lead.callback_agent is None
     assert lead.next_dial_at == datetime.fromisoformat("2026-11-20T15:00:00+00:00")
@@ -243,6 +250,9 @@ def test_mark_voicemail_and_record_edit_keep_history(logged_in, campaign):
             agent=logged_in, lead=call.lead, changes={"first_name": ""}, now=NOW
         )
     services.agent_mark_voicemail(agent=logged_in, call=call, now=NOW)
+    call.lead.refresh_from_db()
+    assert call.lead.state == LeadState.DIALING  # applied when the call ends
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(30))
     call.lead.refresh_from_db()
     assert call.lead.state == LeadState.VOICEMAIL
 
@@ -396,3 +406,138 @@ def test_tick_all_completes_logouts_without_a_browser(logged_in, campaign, queue
     desk_tick_all(now=result.authorized_at)
     logged_in.refresh_from_db()
     assert logged_in.status == AgentStatus.LOGGED_OUT
+
+
+# --- No call's disposition is lost ------------------------------------------------------------
+
+
+def test_hang_up_without_a_disposition_stops_offers_at_once(logged_in, campaign, queue):
+    queue.wrap_up_time = 10
+    queue.save()
+    code = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(60))
+    logged_in.refresh_from_db()
+    # Not at the end of the desk's wrap-up: mod_callcenter's own timer may end first.
+    assert (logged_in.status, logged_in.break_reason) == (
+        AgentStatus.ON_BREAK,
+        "Disposition required",
+    )
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(62))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.ON_BREAK  # wrap-up time still running
+    services.desk_tick(agent=logged_in, now=NOW + _s(70))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.AVAILABLE
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+
+
+def test_a_disposition_set_during_the_call_leaves_the_agent_ready(logged_in, campaign, queue):
+    code = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(5))
+    services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(60))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.AVAILABLE
+
+
+def test_a_next_call_over_an_unfinished_wrap_up_keeps_the_old_disposition_owed(
+    logged_in, campaign, queue
+):
+    queue.wrap_up_time = 10
+    queue.save()
+    sale = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    first = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=first, now=NOW + _s(60))
+    # mod_callcenter offers a waiting customer anyway (its wrap-up, a status race …).
+    second = CallFactory(lead=LeadFactory(campaign=campaign, state=LeadState.DIALING))
+    services.desk_event(
+        event="offered", call_uuid=str(second.uuid), agent_name=logged_in.name, now=NOW + _s(65)
+    )
+    services.desk_event(
+        event="bridged", call_uuid=str(second.uuid), agent_name=logged_in.name, now=NOW + _s(66)
+    )
+    desk = _desk(logged_in)
+    assert (desk.call_state, desk.call_id) == (DeskCallState.TALKING, second.pk)
+    assert list(services.owed_dispositions(logged_in)) == [first]
+    assert services.own_call(logged_in, first.pk) == first
+    assert AgentMessage.objects.filter(
+        agent=logged_in, title__startswith="Disposition still needed"
+    ).exists()
+    # The second call is done and disposed of: the first comes back, still no calls offered.
+    services.desk_call_ended(agent=logged_in, call=second, now=NOW + _s(120))
+    services.agent_set_disposition(
+        agent=logged_in, call=second, disposition=sale, now=NOW + _s(140)
+    )
+    desk = _desk(logged_in)
+    logged_in.refresh_from_db()
+    assert (desk.call_state, desk.call_id) == (DeskCallState.WRAP_UP, first.pk)
+    assert logged_in.status == AgentStatus.ON_BREAK
+    with pytest.raises(DesktopError, match="disposition"):
+        services.agent_go_ready(agent=logged_in, now=NOW + _s(141))
+    services.agent_set_disposition(agent=logged_in, call=first, disposition=sale, now=NOW + _s(150))
+    logged_in.refresh_from_db()
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+    assert logged_in.status == AgentStatus.AVAILABLE
+
+
+def test_a_push_card_never_replaces_a_call_being_set_up(logged_in, queue):
+    push = CampaignFactory(queue=queue, type=CampaignType.PUSH_PREVIEW, run_status="running")
+    call = CallFactory(lead=LeadFactory(campaign=push, state=LeadState.DIALING))
+    services.desk_call_offered(agent=logged_in, call=call, now=NOW)
+    card = LeadFactory(campaign=push, state=LeadState.RESERVED, reserved_by=logged_in)
+    services.desk_card_offered(agent=logged_in, lead=card, now=NOW)
+    assert _desk(logged_in).call_id == call.pk
+    card.refresh_from_db()
+    assert (card.state, card.reserved_by) == (LeadState.RETRY, None)  # back to the list
+
+
+# --- Personal callback cards, Preview countdown ------------------------------------------------
+
+
+def test_a_personal_callback_card_that_times_out_stays_the_agents_callback(logged_in, campaign):
+    from leads import lifecycle
+
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING)
+    lifecycle.lead_schedule_callback(lead, now=NOW - _s(600), at=NOW, agent_id=logged_in.pk,
+                                     actor="alice")  # fmt: skip
+    lifecycle.lead_reserve_for_agent(lead, now=NOW, agent_id=logged_in.pk, until=NOW + _s(30))
+    services.desk_card_offered(agent=logged_in, lead=lead, now=NOW, expires_at=NOW + _s(30))
+    services.desk_tick(agent=logged_in, now=NOW + _s(31))
+    lead.refresh_from_db()
+    assert (lead.state, lead.callback_agent) == (LeadState.CALLBACK, logged_in)
+    assert lead.next_dial_at > NOW + _s(31)
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+
+
+def test_a_preview_card_counts_down_its_hold_and_tells_the_agent_when_it_ends(logged_in, preview):
+    lead = LeadFactory(campaign=preview)
+    services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW)
+    lead.refresh_from_db()
+    assert lead.reserved_until is not None
+    assert _desk(logged_in).card_expires_at == lead.reserved_until
+    services.desk_tick(agent=logged_in, now=lead.reserved_until)
+    lead.refresh_from_db()
+    assert (lead.state, _desk(logged_in).call_state) == (LeadState.RETRY, DeskCallState.IDLE)
+    assert AgentMessage.objects.filter(agent=logged_in, title__contains="returned").exists()
+
+
+# --- Bad input ------------------------------------------------------------------------------
+
+
+def test_callback_times_that_cannot_be_placed_are_refused_in_words(logged_in, campaign):
+    lead = LeadFactory(campaign=campaign, timezone="America/New_York")
+    with pytest.raises(DesktopError, match="happens twice"):  # clocks go back at 02:00
+        services.callback_time(datetime(2026, 11, 1, 1, 30), lead)
+    with pytest.raises(DesktopError, match="within"):
+        services.callback_time(datetime(9999, 12, 31, 23, 59), lead)
+    assert services.callback_time(datetime(2026, 11, 1, 2, 30), lead).utcoffset() == _s(-5 * 3600)
+
+
+def test_a_not_ready_reason_with_a_nul_is_refused_before_freeswitch_hears(logged_in, freeswitch):
+    sent = len(freeswitch)
+    with pytest.raises(DesktopError, match="control characters"):
+        services.agent_go_not_ready(agent=logged_in, reason="Lunch\x00", now=NOW)
+    assert len(freeswitch) == sent
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.AVAILABLE

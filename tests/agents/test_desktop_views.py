@@ -159,6 +159,9 @@ def test_owner_sets_disposition_with_callback_in_leads_time(agent, on_call, queu
     assert data["notice"] == "Disposition saved."
     assert "Call back" in data["panels"]["card"]["html"]
     on_call.lead.refresh_from_db()
+    assert on_call.lead.state == LeadState.DIALING  # the customer is still on the line
+    services.desk_call_ended(agent=agent, call=on_call, now=timezone.now())
+    on_call.lead.refresh_from_db()
     assert on_call.lead.state == LeadState.CALLBACK
     # 09:15 on the lead's wall clock (New York), whatever the UTC offset that day.
     local = on_call.lead.next_dial_at.astimezone(ZoneInfo("America/New_York"))
@@ -191,3 +194,98 @@ def test_hangup_then_wrap_up_shows_the_timer_and_disposition_form(agent, on_call
     html = json.loads(c.get(reverse("desktop:panels")).content)["panels"]["card"]["html"]
     assert 'id="wrap-countdown"' in html
     assert "Save disposition" in html
+
+
+# --- An old call gives no hold on a lead another agent is calling -------------------------------
+
+
+@pytest.fixture
+def bob(queue):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    from agents.roles import AGENTS
+    from tests.factories import AgentFactory
+
+    b = AgentFactory(name="1002@default", extension="1002", user__username="bob_agent")
+    b.user.groups.add(Group.objects.get(name=AGENTS))
+    b.tiers.create(queue=queue, level=1, position=1)
+    return b
+
+
+def test_an_old_call_gives_no_hold_on_a_lead_another_agent_is_calling(agent, bob, campaign, queue):
+    from dialer.models import CallResult
+
+    now = timezone.now()
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING, attempts=1, note="as is")
+    # Alice dialed the lead an hour ago (no answer, no disposition); Bob is talking to it now.
+    old = CallFactory(lead=lead, agent=agent, result=CallResult.NO_ANSWER,
+                      requested_at=now - timedelta(hours=1))  # fmt: skip
+    live = CallFactory(lead=lead, requested_at=now, attempt=2)
+    services.agent_login(agent=bob, now=now)
+    services.desk_call_bridged(agent=bob, call=live, now=now)
+    services.agent_login(agent=agent, now=now)
+    failed = DispositionFactory(queue=queue, outcome="failed")
+    c = _client(agent.user)
+    posts = [
+        (reverse("desktop:disposition", args=[old.pk]), {"disposition": failed.pk}),
+        (reverse("desktop:call_action", args=[old.pk, "voicemail"]), {}),
+        (reverse("desktop:callback", args=[lead.pk]), {"callback_at": "2099-01-01T10:00"}),
+        (reverse("desktop:record", args=[lead.pk]), {"note": "edited by alice"}),
+    ]
+    for url, data in posts:
+        response = c.post(url, data, **FETCH)
+        assert response.status_code == 403, url
+    lead.refresh_from_db()
+    old.refresh_from_db()
+    assert (lead.state, lead.note, old.disposition) == (LeadState.DIALING, "as is", None)
+    # Bob's own disposition is his to set.
+    sale = DispositionFactory(queue=queue, outcome="successful")
+    response = _client(bob.user).post(
+        reverse("desktop:disposition", args=[live.pk]), {"disposition": sale.pk}, **FETCH
+    )
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.state == LeadState.SUCCESS
+
+
+# --- Bad input is a 400 in words, never a 500 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("callback", {"callback_at": "9999-12-31T23:59"}),
+        ("disposition", {"callback_at": "9999-12-31T23:59"}),
+        ("disposition", {"disposition": "\u00b2"}),
+        ("disposition", {"disposition": "99999999999999999999999"}),
+        ("record", {"first_name": "Ann\x00"}),
+        ("not_ready", {"reason": "Lunch\x00"}),
+    ],
+)
+def test_bad_input_is_refused_in_words(agent, on_call, queue, url_name, data):
+    callback_code = DispositionFactory(queue=queue, outcome="callback")
+    data = {"disposition": callback_code.pk, **data} if url_name == "disposition" else data
+    args = {
+        "callback": [on_call.lead_id],
+        "record": [on_call.lead_id],
+        "disposition": [on_call.pk],
+        "not_ready": [],
+    }[url_name]
+    c = Client(raise_request_exception=False)
+    c.force_login(agent.user)
+    response = c.post(reverse(f"desktop:{url_name}", args=args), data, **FETCH)
+    assert response.status_code == 400, response.content
+    assert json.loads(response.content)["error"]
+
+
+def test_a_call_still_waiting_for_its_disposition_is_named_on_the_next_call(
+    agent, on_call, campaign
+):
+    now = timezone.now()
+    services.desk_call_ended(agent=agent, call=on_call, now=now)
+    nxt = CallFactory(lead=LeadFactory(campaign=campaign, state=LeadState.DIALING))
+    services.desk_call_bridged(agent=agent, call=nxt, now=now)  # before its disposition
+    html = json.loads(_client(agent.user).get(reverse("desktop:panels")).content)["panels"]
+    card = html["card"]["html"]
+    assert 'id="owed-dispositions"' in card
+    assert "&lt;script&gt;" in card  # the first lead's name, as text
