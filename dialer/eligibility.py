@@ -314,6 +314,9 @@ class LeadFacts:
     on_dnc: bool = False
     callback_agent: str = ""  # a personal callback's agent name
     callback_agent_free: bool = True
+    attempts: int = 0  # failed dials so far
+    max_attempts: int | None = None  # the lead's retry limit (its own, else the campaign's)
+    call_in_progress: bool = False  # a Call of the lead has no result yet
 
 
 _NOT_DIALABLE_STATES = {
@@ -328,12 +331,32 @@ def local_time(at: datetime, zone: str) -> str:
     return at.astimezone(_zone(zone)).strftime("%a %d %b %H:%M")
 
 
+def retries_used_up(lead: LeadFacts) -> bool:
+    """The lead has had as many failed dials as its retry limit allows (the limit may have been
+    lowered since its last attempt). A callback is exempt: it was booked with a person, and
+    its own dial still spends an attempt, so a failed callback ends the lead (lifecycle)."""
+    return (
+        lead.max_attempts is not None
+        and lead.attempts >= lead.max_attempts
+        and lead.state != "callback"
+    )
+
+
 def lead_verdict(rules: DialRules, lead: LeadFacts, *, now: datetime) -> Verdict:
     """Is the lead dialable at `now`? If not, why (in words) and when next."""
     if lead.on_dnc:
         return Verdict(False, "on Do-Not-Call", None)
     if lead.state in _NOT_DIALABLE_STATES:
         return Verdict(False, _NOT_DIALABLE_STATES[lead.state], None)
+    if lead.call_in_progress:
+        # e.g. a callback booked during the call: the customer may still be on the line.
+        return Verdict(False, "a call to the lead is still in progress", None)
+    if retries_used_up(lead):
+        return Verdict(
+            False,
+            f"retries used up: {lead.attempts} failed attempt(s), limit {lead.max_attempts}",
+            None,
+        )
     at = max(now, lead.next_dial_at)
     windows = window_answer(rules, lead.zones, lead.created_at, at)
     if lead.next_dial_at > now:

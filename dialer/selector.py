@@ -109,8 +109,19 @@ def schedule_answer(rules: DialRules, now: datetime) -> eligibility.WindowAnswer
     return eligibility.window_answer(only, (rules.account_zone,), None, now)
 
 
-def lead_facts(lead: Lead, *, on_dnc: bool = False, agent_free: bool = True) -> LeadFacts:
+def lead_facts(
+    lead: Lead,
+    *,
+    campaign_retries: int | None = None,
+    on_dnc: bool = False,
+    agent_free: bool = True,
+    call_in_progress: bool = False,
+) -> LeadFacts:
+    """The lead as the pure rules see it. `campaign_retries`: the campaign's retry limit, which
+    the selector passes so that a batch of leads does not load its campaign once per lead."""
     zones = tuple(lead.timezones or ()) or (lead.timezone or settings.ACCOUNT_TIMEZONE,)
+    if campaign_retries is None:
+        campaign_retries = lead.campaign.retries
     return LeadFacts(
         state=lead.state,
         next_dial_at=lead.next_dial_at,
@@ -120,6 +131,9 @@ def lead_facts(lead: Lead, *, on_dnc: bool = False, agent_free: bool = True) -> 
         on_dnc=on_dnc,
         callback_agent=f"agent #{lead.callback_agent_id}" if lead.callback_agent_id else "",
         callback_agent_free=agent_free,
+        attempts=lead.attempts,
+        max_attempts=lead.retries if lead.retries is not None else campaign_retries,
+        call_in_progress=call_in_progress,
     )
 
 
@@ -148,16 +162,26 @@ def explain_many(leads: Iterable[Lead], *, now: datetime) -> dict[int, str]:
         campaign = group[0].campaign
         rules = build_rules(campaign)
         dnc = on_dnc_numbers(campaign, [lead.number for lead in group])
+        in_call = set(
+            Call.objects.filter(
+                lead_id__in=[lead.pk for lead in group], result=CallResult.PENDING
+            ).values_list("lead_id", flat=True)
+        )
         sched = schedule_answer(rules, now)
         for lead in group:
-            verdict = eligibility.lead_verdict(
-                rules, lead_facts(lead, on_dnc=lead.number in dnc), now=now
+            facts = lead_facts(
+                lead,
+                campaign_retries=campaign.retries,
+                on_dnc=lead.number in dnc,
+                call_in_progress=lead.pk in in_call,
             )
+            verdict = eligibility.lead_verdict(rules, facts, now=now)
             reason = verdict.reason
             due = (
                 lead.state in DIALABLE_STATES
                 and lead.next_dial_at <= now
                 and lead.number not in dnc
+                and not eligibility.retries_used_up(facts)
             )
             # A stopped campaign is the first thing to know about any due lead of it,
             # whatever the hour; a cool-off or a final state still says its own reason.
@@ -185,9 +209,11 @@ def _take_eligible(
     cycle_pass: int | None,
     for_agent: Agent | None = None,
     callbacks_due: bool = True,
+    personal_only: bool = False,
 ) -> list[tuple[Lead, Verdict]]:
     """Lock up to `limit` eligible leads (inside the caller's transaction). Candidates that
-    the rules refuse are deferred (window) or ended (Do-Not-Call) on the way."""
+    the rules refuse are deferred (window) or ended (Do-Not-Call, retries used up) on the
+    way. `personal_only`: only `for_agent`'s own due callbacks."""
     taken: list[tuple[Lead, Verdict]] = []
     for _round in range(_FETCH_ROUNDS):
         want = limit - len(taken)
@@ -200,6 +226,7 @@ def _take_eligible(
             cycle_pass=cycle_pass,
             agent=for_agent,
             callbacks_due=callbacks_due,
+            personal_only=personal_only,
             # Rows this transaction took are still due, and its own locks do not make SKIP
             # LOCKED pass over them: a later round must leave them out itself.
             exclude=[lead.pk for lead, _ in taken],
@@ -209,14 +236,16 @@ def _take_eligible(
         dnc = {lead.number for lead in candidates if getattr(lead, "on_dnc", False)}
         held: dict[tuple[datetime, str], list[int]] = defaultdict(list)
         blocked: list[Lead] = []
+        used_up: list[Lead] = []
         for lead in candidates:
-            verdict = eligibility.lead_verdict(
-                rules, lead_facts(lead, on_dnc=lead.number in dnc), now=now
-            )
+            facts = lead_facts(lead, campaign_retries=campaign.retries, on_dnc=lead.number in dnc)
+            verdict = eligibility.lead_verdict(rules, facts, now=now)
             if verdict.dialable:
                 taken.append((lead, verdict))
             elif lead.number in dnc:
                 blocked.append(lead)
+            elif eligibility.retries_used_up(facts):
+                used_up.append(lead)
             else:
                 until = verdict.next_at if verdict.next_at and verdict.next_at > now else None
                 held[(until or now + _NO_WINDOW_RECHECK, verdict.reason)].append(lead.pk)
@@ -232,6 +261,18 @@ def _take_eligible(
                 last_result="do not call",
                 not_dialable_reason="on Do-Not-Call",
             )
+        if used_up:
+            # The retry limit was lowered below the attempts these leads had already spent:
+            # they end as a failed attempt at the limit would have ended them.
+            lifecycle.transition_locked_batch(
+                used_up,
+                LeadState.FAILED,
+                now=now,
+                reason="retries exhausted (retry limit lowered)",
+                actor="selector",
+                last_result="retries exhausted",
+                not_dialable_reason="retries used up",
+            )
         if len(candidates) < want:
             break  # the list has no more due leads
     return taken
@@ -245,6 +286,7 @@ def _candidates(
     cycle_pass: int | None,
     agent: Agent | None,
     callbacks_due: bool = True,
+    personal_only: bool = False,
     exclude: list[int] | None = None,
 ) -> list[Lead]:
     due = _due_with_dnc(campaign, now)
@@ -258,6 +300,8 @@ def _candidates(
             .order_by("next_dial_at", "id")
             .select_for_update(skip_locked=True)[:want]
         )
+    if personal_only:
+        return locked
     if callbacks_due and len(locked) < want:
         locked += list(
             due.filter(state=LeadState.CALLBACK, callback_agent=None)
@@ -275,7 +319,11 @@ def _due_with_dnc(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
     blocked = DoNotCall.objects.filter(number=OuterRef("number")).filter(
         Q(campaign=None) | Q(campaign=campaign)
     )
-    return _dialable(campaign, now).annotate(on_dnc=Exists(blocked))
+    # A lead whose call is still up is never dialed again, whatever its state says (a
+    # callback booked during the conversation is due while the customer may still be on the
+    # line). An index probe per candidate too (the Call lead_id index; no new index needed).
+    in_call = Call.objects.filter(lead=OuterRef("pk"), result=CallResult.PENDING)
+    return _dialable(campaign, now).annotate(on_dnc=Exists(blocked)).filter(~Exists(in_call))
 
 
 def list_in_order(due: QuerySet[Lead], cycle_pass: int | None = None) -> QuerySet[Lead]:
@@ -291,11 +339,19 @@ def candidate_query(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
     return list_in_order(_due_with_dnc(campaign, now))
 
 
-def _dial_deadline(verdict: Verdict, now: datetime) -> datetime:
-    deadline = now + _request_ttl()
-    if verdict.open_until is not None:
-        deadline = min(deadline, verdict.open_until)
+def dial_deadline(
+    open_until: datetime | None, now: datetime, *, agent_ring: timedelta = timedelta(0)
+) -> datetime:
+    """A dial request is not dialed after this: the close of the lead's window, or the request
+    going stale (`DIALER_REQUEST_TTL`, plus `agent_ring` when the agent's phone rings first)."""
+    deadline = now + _request_ttl() + agent_ring
+    if open_until is not None:
+        deadline = min(deadline, open_until)
     return deadline
+
+
+def _dial_deadline(verdict: Verdict, now: datetime) -> datetime:
+    return dial_deadline(verdict.open_until, now)
 
 
 @dataclass
@@ -423,22 +479,17 @@ def _reserve(
     personal_only: bool = False,
 ) -> Lead | None:
     with transaction.atomic():
-        if personal_only:
-            candidates = list(
-                _dialable(campaign, now)
-                .filter(state=LeadState.CALLBACK, callback_agent=agent)
-                .order_by("next_dial_at", "id")
-                .select_for_update(skip_locked=True)[:1]
-            )
-            taken = [
-                (lead, v)
-                for lead in candidates
-                if (v := eligibility.lead_verdict(rules, lead_facts(lead), now=now)).dialable
-            ]
-        else:
-            taken = _take_eligible(
-                campaign, now=now, limit=1, rules=rules, cycle_pass=cycle_pass, for_agent=agent
-            )
+        # Personal callbacks too go through every rule of the list (Do-Not-Call, a call
+        # still in progress, windows).
+        taken = _take_eligible(
+            campaign,
+            now=now,
+            limit=1,
+            rules=rules,
+            cycle_pass=cycle_pass,
+            for_agent=agent,
+            personal_only=personal_only,
+        )
         if not taken:
             return None
         lead, verdict = taken[0]

@@ -16,24 +16,35 @@ done once here, and only where the answer provably cannot differ:
   country calling code alone (others); nothing else of the number is read, so the answer is
   kept per prefix (`_geographical_zones`) or per country code (`_country_zones`).
 
-tests/leads/test_phone.py checks every answer against phonenumbers' public functions.
+One deliberate difference from phonenumbers, for North American numbers (+1): a number whose
+longest matching entry has more specific entries under it in other zones (an area code split
+between zones — 850, 270, 812, 541 … — and the number's exchange is not listed) gets every
+zone of that entry and of the entries under it, not only the entry's fallback zone. Its zone
+is uncertain, and the product dials an uncertain number only when every zone it may be in is
+inside the window (the most restrictive answer). The table is built once per process
+(`_uncertain_zones`).
+
+tests/leads/test_phone.py checks every answer against phonenumbers' public functions (with
+that rule applied to them the plain way).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType, phonenumberutil
 from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
-from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 # phonenumbers answers this when it cannot place a number.
 _UNKNOWN_TZ = "Etc/Unknown"
+# The North American Numbering Plan's calling code: where split area codes are widened.
+_NANP = "1"
 # Distinct 9-digit prefixes a process remembers (a million-lead file has some tens of
 # thousands); past this, lookups still work, uncached.
 _MAX_CACHED_PREFIXES = 200_000
@@ -265,13 +276,44 @@ _zones_by_prefix: dict[str, tuple[str, ...]] = {}
 _zones_by_country: dict[int, tuple[str, ...]] = {}
 
 
+@cache
+def _uncertain_zones() -> dict[str, tuple[str, ...]]:
+    """{+1 entry of phonenumbers' timezone table: every zone of it and of the entries under
+    it}, for the entries whose own zones leave some of those out (a number that falls back to
+    such an entry may be in any of them). About fifty entries; built once."""
+    under: dict[str, set[str]] = {}
+    for key, zones in TIMEZONE_DATA.items():
+        if not key.startswith(_NANP):
+            continue
+        for length in range(1, len(key)):
+            if key[:length] in TIMEZONE_DATA:
+                under.setdefault(key[:length], set()).update(zones)
+    table: dict[str, tuple[str, ...]] = {}
+    for key, beneath in under.items():
+        own = set(TIMEZONE_DATA[key])
+        if not beneath <= own:
+            table[key] = _clean_zones(tuple(own | beneath))
+    return table
+
+
+def _zones_for_prefix(digits: str) -> tuple[str, ...]:
+    """time_zones_for_geographical_number's longest-prefix lookup on the E.164 digits, with
+    an uncertain fallback widened to every zone it may be (see the module docstring)."""
+    for length in range(min(len(digits), TIMEZONE_LONGEST_PREFIX), 0, -1):
+        key = digits[:length]
+        zones = TIMEZONE_DATA.get(key)
+        if zones is not None:
+            return _uncertain_zones().get(key) or _clean_zones(zones)
+    return ()
+
+
 def _geographical_zones(parsed: phonenumbers.PhoneNumber, e164: str) -> tuple[str, ...]:
-    """time_zones_for_geographical_number, which reads only the first
-    TIMEZONE_LONGEST_PREFIX digits of the E.164 number (its longest-prefix lookup)."""
+    """The zones of a geographical number, which depend only on the first
+    TIMEZONE_LONGEST_PREFIX digits of the E.164 number (a longest-prefix lookup)."""
     prefix = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX]
     zones = _zones_by_prefix.get(prefix)
     if zones is None:
-        zones = _clean_zones(pn_timezone.time_zones_for_geographical_number(parsed))
+        zones = _zones_for_prefix(prefix)
         if len(_zones_by_prefix) < _MAX_CACHED_PREFIXES:
             _zones_by_prefix[prefix] = zones
     return zones
@@ -291,12 +333,11 @@ def _country_zones(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def number_timezones(e164: str) -> tuple[str, ...]:
-    """Every IANA zone the number may ring in; empty when unknown."""
+    """Every IANA zone the number may ring in (as parse_number says); empty when unknown."""
     try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+        return parse_number(e164, "ZZ").timezones
+    except InvalidNumber:
         return ()
-    return _clean_zones(pn_timezone.time_zones_for_number(parsed))
 
 
 def is_e164(value: str) -> bool:

@@ -75,7 +75,10 @@ def dnc_add(
     """Put a number on Do-Not-Call (the account's when `campaign` is None).
 
     Its leads that could still be dialed (in that campaign, or in every campaign) end Failed
-    with the reason "on Do-Not-Call". Raises InvalidNumber for text that is not a number."""
+    with the reason "on Do-Not-Call", and so do those whose dial request is still waiting
+    for the dialer (not dialed yet): the request is closed, so the dialer's claim refuses it.
+    A call already placed finishes on its own. Raises InvalidNumber for text that is not a
+    number."""
     e164 = parse_number(number, settings.ACCOUNT_DEFAULT_REGION).e164
     actor = actor_user.get_username() if actor_user is not None else "system"
     with transaction.atomic():
@@ -84,6 +87,7 @@ def dnc_add(
             campaign=campaign,
             defaults={"reason": reason[:200], "added_by": actor_user},
         )
+        _close_undialed_requests(e164, campaign, now=now)
         leads = Lead.objects.select_related("campaign").filter(
             number=e164, state__in=_STOPPABLE_STATES
         )
@@ -93,6 +97,24 @@ def dnc_add(
             lifecycle.lead_mark_failed(lead, now=now, reason=DNC_REASON, actor=actor)
     log.info("%s put %s on Do-Not-Call (%s)", actor, e164, campaign or "account")
     return entry
+
+
+def _close_undialed_requests(number: str, campaign: Campaign | None, *, now: datetime) -> None:
+    """Dial requests for the number that no dialer has claimed yet are closed (their leads go
+    back to the list, where dnc_add ends them). A Preview call whose agent leg already rings
+    is left to the dialer, as a stop leaves it."""
+    from dialer.calls import call_lost
+    from dialer.models import Call, CallResult
+
+    undialed = (
+        Call.objects.select_for_update(skip_locked=True)
+        .filter(number=number, result=CallResult.PENDING, dialed_at=None)
+        .exclude(node__gt="")
+    )
+    if campaign is not None:
+        undialed = undialed.filter(campaign=campaign)
+    for call_uuid in undialed.values_list("uuid", flat=True):
+        call_lost(call_uuid=str(call_uuid), now=now, reason="DO_NOT_CALL")
 
 
 # Fields of the customer record a person may edit; "type" is the upload's name of lead_type.

@@ -129,6 +129,27 @@ def test_cool_off_do_not_call_and_final_states_say_why():
     assert "Failed" in lead_verdict(rules, due_lead(state="failed"), now=now).reason
 
 
+def test_a_lead_at_its_retry_limit_is_not_dialed_but_a_booked_callback_is():
+    rules = DialRules(NY)
+    now = utc(2026, 3, 9, 15)
+    used_up = lead_verdict(rules, due_lead(state="cooloff", attempts=4, max_attempts=3), now=now)
+    assert (used_up.dialable, used_up.next_at) == (False, None)
+    assert used_up.reason == "retries used up: 4 failed attempt(s), limit 3"
+    assert lead_verdict(rules, due_lead(state="retry", attempts=2, max_attempts=2), now=now).reason
+    assert lead_verdict(
+        rules, due_lead(state="cooloff", attempts=2, max_attempts=3), now=now
+    ).dialable
+    callback = due_lead(state="callback", attempts=3, max_attempts=3)
+    assert lead_verdict(rules, callback, now=now).dialable
+
+
+def test_a_lead_whose_call_is_still_up_is_not_dialed():
+    rules = DialRules(NY)
+    lead = due_lead(state="callback", call_in_progress=True)
+    verdict = lead_verdict(rules, lead, now=utc(2026, 3, 9, 15))
+    assert (verdict.dialable, verdict.reason) == (False, "a call to the lead is still in progress")
+
+
 def test_personal_callback_waits_for_its_agent():
     rules = DialRules(NY)
     lead = due_lead(state="callback", callback_agent="1001@default", callback_agent_free=False)

@@ -14,7 +14,7 @@ from dialer.daemon import Dialer
 from dialer.models import Call, CallResult
 from freeswitch.simulator import Simulator
 from leads import lifecycle
-from leads.models import LeadState
+from leads.models import DoNotCall, LeadState
 from tests.dialer.dialer_harness import callcenter_config, wait_until
 from tests.factories import NOW, CampaignFactory, LeadFactory
 
@@ -136,3 +136,42 @@ def test_a_card_of_a_stopped_campaign_or_past_its_time_is_not_dialed(agent):
     with pytest.raises(preview.PreviewError, match="stopped"):
         preview.preview_accept(agent=agent, lead=lead, now=NOW)
     assert not Call.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db
+def test_a_card_whose_number_went_on_do_not_call_is_refused_and_ends_failed(agent):
+    client = APIClient()
+    client.force_authenticate(agent.user)
+    now = datetime.now(UTC)
+    lead = reserved_lead(agent, "push_preview", now=now)
+    DoNotCall.objects.create(number=lead.number, campaign=lead.campaign)
+    with pytest.MonkeyPatch.context() as mp:
+        sent: list[dict] = []
+        mp.setattr(preview, "send_control", sent.append)
+        response = client.post(f"/api/dialer/preview/{lead.pk}/accept/")
+    assert response.status_code == 409
+    assert "Do-Not-Call" in response.json()["detail"]
+    assert not sent
+    assert not Call.objects.filter(lead=lead).exists()
+    lead.refresh_from_db()
+    assert (lead.state, lead.last_result) == (LeadState.FAILED, "on Do-Not-Call")
+
+
+@pytest.mark.django_db
+def test_a_preview_call_may_not_be_dialed_after_the_leads_window_closes(agent):
+    # New York 20:59:30: the legal window closes at 21:00, before the request would go stale.
+    near_close = datetime(2026, 11, 19, 1, 59, 30, tzinfo=UTC)
+    lead = reserved_lead(agent, now=near_close)
+    call = preview.preview_accept(agent=agent, lead=lead, now=near_close)
+    assert call.dial_deadline == datetime(2026, 11, 19, 2, 0, tzinfo=UTC)
+    # In the middle of the day: the request's time to live, after the agent's phone rang.
+    early = reserved_lead(agent, now=NOW)
+    call = preview.preview_accept(agent=agent, lead=early, now=NOW)
+    timeout = early.campaign.agent_dial_timeout
+    assert call.dial_deadline == NOW + timedelta(seconds=60 + timeout)
+    # Accepted after the window closed (the card was made under other rules): already late,
+    # so the dialer rings the agent but never the customer.
+    after_close = datetime(2026, 11, 19, 2, 0, 5, tzinfo=UTC)
+    late = reserved_lead(agent, now=after_close)
+    call = preview.preview_accept(agent=agent, lead=late, now=after_close)
+    assert call.dial_deadline == after_close

@@ -18,9 +18,18 @@ from campaigns.services import campaign_start, campaign_stop
 from dialer import handoff, livestate, selector
 from dialer.models import Call, CallResult
 from dialer.redisconn import redis_client
+from leads import lifecycle
 from leads.models import DoNotCall, Lead, LeadState
+from leads.services import dnc_add, lead_update_record
 from tests.dialer.test_eligibility import ZONES, oracle_open, rule_sets
-from tests.factories import NOW, AgentFactory, CampaignFactory, LeadFactory, QueueFactory
+from tests.factories import (
+    NOW,
+    AgentFactory,
+    CallFactory,
+    CampaignFactory,
+    LeadFactory,
+    QueueFactory,
+)
 
 QUEUE = "sales@default"
 
@@ -159,6 +168,102 @@ def test_a_do_not_call_number_is_never_dialed_and_ends_failed():
     blocked.refresh_from_db()
     assert blocked.state == LeadState.FAILED
     assert blocked.not_dialable_reason == "on Do-Not-Call"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_personal_callback_on_do_not_call_is_never_put_on_the_agents_card():
+    # The number went on Do-Not-Call while its call was up (dnc_add leaves a lead being
+    # dialed alone); the agent then booked a personal callback.
+    campaign = running_campaign()
+    agent = AgentFactory(status=AgentStatus.AVAILABLE)
+    lead = LeadFactory(campaign=campaign, state=LeadState.DIALING, number="+12025550142")
+    dnc_add(number="+12025550142", campaign=None, reason="customer asked", now=NOW)
+    lifecycle.lead_connected(lead, now=NOW)
+    lifecycle.lead_schedule_callback(
+        lead, now=NOW, at=NOW + timedelta(hours=1), agent_id=agent.pk, actor="agent"
+    )
+    later = NOW + timedelta(hours=1, minutes=1)
+    rules = selector.build_rules(campaign)
+    card = selector._reserve(
+        campaign, agent, now=later, rules=rules, cycle_pass=None, personal_only=True
+    )
+    assert card is None
+    lead.refresh_from_db()
+    assert (lead.state, lead.not_dialable_reason) == (LeadState.FAILED, "on Do-Not-Call")
+    assert selector.select_preview_lead(campaign, agent, later) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_past_a_lowered_retry_limit_is_not_dialed_and_ends_failed():
+    campaign = running_campaign(retries=5)
+    due = NOW - timedelta(minutes=1)
+    by_campaign = LeadFactory(
+        campaign=campaign, state=LeadState.COOLOFF, attempts=4, next_dial_at=due
+    )
+    by_lead = LeadFactory(campaign=campaign, state=LeadState.COOLOFF, attempts=3, next_dial_at=due)
+    under = LeadFactory(campaign=campaign, state=LeadState.COOLOFF, attempts=2, next_dial_at=due)
+    campaign.retries = 3  # the supervisor lowers the limit mid-campaign
+    campaign.save()
+    lead_update_record(lead=by_lead, changes={"retries": "2"}, now=NOW, actor="admin")
+    assert selector.explain(by_campaign, now=NOW) == (
+        "retries used up: 4 failed attempt(s), limit 3"
+    )
+    by_lead.refresh_from_db()
+    assert selector.explain(by_lead, now=NOW) == "retries used up: 3 failed attempt(s), limit 2"
+    calls = selector.select_for_dialing(campaign, now=NOW, limit=10)
+    assert [(c.lead_id, c.attempt) for c in calls] == [(under.pk, 3)]
+    for lead in (by_campaign, by_lead):
+        lead.refresh_from_db()
+        assert (lead.state, lead.last_result) == (LeadState.FAILED, "retries exhausted")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booked_callback_is_dialed_once_even_past_a_lowered_retry_limit():
+    # A callback is an appointment with a person, not a retry; its dial still spends an
+    # attempt, so if it fails the lead ends Failed (lifecycle).
+    campaign = running_campaign(retries=3)
+    callback = LeadFactory(
+        campaign=campaign,
+        state=LeadState.CALLBACK,
+        attempts=3,
+        next_dial_at=NOW - timedelta(minutes=1),
+    )
+    assert selector.explain(callback, now=NOW) == ""
+    (call,) = selector.select_for_dialing(campaign, now=NOW, limit=10)
+    assert (call.lead_id, call.attempt) == (callback.pk, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_whose_call_is_still_up_is_never_dialed_or_carded_again():
+    # A callback booked during the conversation becomes due while the customer may still be
+    # on the line: no second call to them.
+    campaign = running_campaign(type="preview")
+    agent = AgentFactory(status=AgentStatus.AVAILABLE)
+    general = LeadFactory(
+        campaign=campaign, state=LeadState.CALLBACK, next_dial_at=NOW - timedelta(minutes=1)
+    )
+    personal = LeadFactory(
+        campaign=campaign,
+        state=LeadState.CALLBACK,
+        callback_agent=agent,
+        next_dial_at=NOW - timedelta(minutes=1),
+    )
+    for lead in (general, personal):
+        CallFactory(lead=lead, agent=agent, answered_at=NOW, agent_answered_at=NOW)
+    assert selector.explain(general, now=NOW) == "a call to the lead is still in progress"
+    assert selector.select_for_dialing(campaign, now=NOW, limit=10) == []
+    rules = selector.build_rules(campaign)
+    assert (
+        selector._reserve(
+            campaign, agent, now=NOW, rules=rules, cycle_pass=None, personal_only=True
+        )
+        is None
+    )
+    assert selector.select_preview_lead(campaign, agent, NOW) is None
+    # Once the call has ended, the callback is dialed.
+    Call.objects.filter(lead=general).update(result=CallResult.CONNECTED, hangup_at=NOW)
+    (call,) = selector.select_for_dialing(campaign, now=NOW, limit=10)
+    assert call.lead_id == general.pk
 
 
 @pytest.mark.django_db(transaction=True)

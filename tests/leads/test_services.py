@@ -73,6 +73,25 @@ def test_dnc_account_wide_fails_dialable_leads_in_every_campaign() -> None:
     assert (event.reason, event.actor, event.to_state) == ("on Do-Not-Call", "ada", "failed")
 
 
+def test_dnc_closes_a_dial_request_not_yet_dialed_and_leaves_a_placed_call_alone() -> None:
+    from dialer.handoff import claim_request
+    from dialer.models import CallResult
+
+    waiting = LeadFactory(number="+12025550143", state=LeadState.DIALING)
+    request = CallFactory(lead=waiting)  # on the stream, waiting for an agent
+    talking = LeadFactory(number="+12025550143", state=LeadState.DIALING)
+    placed = CallFactory(lead=talking, dialed_at=NOW)
+    dnc_add(number="+12025550143", campaign=None, reason="asked", now=NOW)
+    request.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (request.result, request.hangup_cause) == (CallResult.FAILED, "DO_NOT_CALL")
+    assert (waiting.state, waiting.last_result) == (LeadState.FAILED, "on Do-Not-Call")
+    assert claim_request(str(request.uuid), now=NOW) is None  # the dialer will not dial it
+    placed.refresh_from_db()
+    talking.refresh_from_db()
+    assert (placed.result, talking.state) == (CallResult.PENDING, LeadState.DIALING)
+
+
 def test_dnc_for_one_campaign_leaves_other_campaigns_alone() -> None:
     mine = LeadFactory(number="+12025550143")
     theirs = LeadFactory(number="+12025550143")
