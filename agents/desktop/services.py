@@ -722,6 +722,7 @@ def _own_card(agent: Agent, desk: AgentDesk, lead: Lead) -> None:
 
 def agent_connect_card(*, agent: Agent, lead: Lead, now: datetime) -> Call:
     """Preview Connect or Push Preview Accept: dial the customer for this agent."""
+    refused = ""
     with transaction.atomic():
         desk = _locked_desk(agent)
         _own_card(agent, desk, lead)
@@ -735,11 +736,21 @@ def agent_connect_card(*, agent: Agent, lead: Lead, now: datetime) -> Call:
         try:
             call = bridge.preview_accept(agent=agent, lead=lead, now=now)
         except bridge.CardError as exc:
-            raise DesktopError(str(exc)) from exc
-        _set_call_state(
-            desk, DeskCallState.DIALING, now=now, call=call, lead=lead, card_expires_at=None
-        )
-        _changed(agent, "dialing", call_id=call.pk)
+            lead.refresh_from_db()
+            if lead.state == LeadState.RESERVED and lead.reserved_by_id == agent.pk:
+                raise DesktopError(str(exc)) from exc
+            # The refusal moved the lead off the card (its number went on Do-Not-Call): that
+            # must commit, so the desk lets the card go and the refusal is raised after.
+            _free_desk(agent, desk, now=now)
+            _changed(agent, "card_lost")
+            refused = str(exc)
+        else:
+            _set_call_state(
+                desk, DeskCallState.DIALING, now=now, call=call, lead=lead, card_expires_at=None
+            )
+            _changed(agent, "dialing", call_id=call.pk)
+    if refused:
+        raise DesktopError(refused)
     return call
 
 

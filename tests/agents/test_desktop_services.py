@@ -11,6 +11,7 @@ from agents.desktop import dialer_bridge, services
 from agents.desktop.services import DesktopError, NotYours
 from agents.models import AgentMessage, AgentStatus, DeskCallState, MessageKind
 from campaigns.models import CampaignType
+from dialer.models import Call
 from leads.models import DoNotCall, LeadEvent, LeadState
 from tests.factories import NOW, CallFactory, CampaignFactory, DispositionFactory, LeadFactory
 
@@ -300,6 +301,20 @@ def test_preview_get_record_connect_and_skip(logged_in, preview):
     assert lead.state == LeadState.DIALING
     assert (call.agent, _desk(logged_in).call_state) == (logged_in, DeskCallState.DIALING)
     assert second.pk != lead.pk
+
+
+def test_a_card_whose_number_went_on_do_not_call_ends_failed_and_leaves_the_desk(
+    logged_in, preview
+):  # type: ignore[no-untyped-def]
+    lead = LeadFactory(campaign=preview)
+    services.agent_get_preview_record(agent=logged_in, campaign=preview, now=NOW)
+    DoNotCall.objects.create(number=lead.number)  # added while the card was on the desk
+    with pytest.raises(DesktopError, match="Do-Not-Call"):
+        services.agent_connect_card(agent=logged_in, lead=lead, now=NOW + _s(5))
+    lead.refresh_from_db()
+    assert lead.state == LeadState.FAILED
+    assert _desk(logged_in).call_state == DeskCallState.IDLE
+    assert not Call.objects.filter(lead=lead).exists()
 
 
 def test_preview_refuses_other_kinds_and_other_queues(logged_in, campaign, preview):
