@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 
-from agents.models import Tier
+from agents.models import AgentDesk, DeskCallState, Tier
 from dialer import compliance, livestate
 from dialer.models import Call, CallResult
 from dialer.pacing.policy import (
@@ -151,10 +151,25 @@ def _agents(
         .annotate(last=Max("hangup_at"))
         .values_list("agent_name", "last")
     )
+    # The desktop puts an agent On Break at hang-up until the call has its disposition, and
+    # back to Ready when it has one and the wrap-up time is over: within that time the agent
+    # is wrapping up, not on a break. Past it (no disposition yet) they stay on break.
+    wrapping_up = dict(
+        AgentDesk.objects.filter(
+            agent__name__in=seen,
+            call_state=DeskCallState.WRAP_UP,
+            ready_after_wrap_up=True,
+            logout_requested_at__isnull=True,
+            wrap_up_until__gt=now,
+        ).values_list("agent__name", "wrap_up_until")
+    )
     out = []
     for name, agent in seen.items():
         status, state = agent.get("status", ""), agent.get("state", "")
-        if status == ON_BREAK or state == "Idle":  # mod_callcenter offers Idle agents nothing
+        if status == ON_BREAK and (until := wrapping_up.get(name)) is not None:
+            end = until.timestamp()
+            out.append(AgentSnapshot(AgentState.WRAPUP, end - wrap, end))
+        elif status == ON_BREAK or state == "Idle":  # mod_callcenter offers Idle agents nothing
             out.append(AgentSnapshot(AgentState.BREAK, t))
         elif status not in AVAILABLE:
             continue  # logged out: not part of the campaign now

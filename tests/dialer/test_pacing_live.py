@@ -172,6 +172,40 @@ def test_measured_campaign_dials_ahead_of_agents_in_wrap_up(campaign):
     assert kept_history[0]["at"] == (NOW + timedelta(seconds=50)).timestamp()
 
 
+def test_agents_held_for_a_disposition_count_as_wrapping_up_until_wrap_up_ends(campaign):
+    from agents.models import Agent, AgentDesk, DeskCallState
+
+    live = busy_team(campaign)
+    ready = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0]
+    # The desktop holds the three agents who just hung up On Break until their calls have a
+    # disposition (Ready again when the wrap-up time is over).
+    wrapping = Agent.objects.filter(
+        name__in=Call.objects.filter(
+            campaign=campaign, hangup_at=NOW - timedelta(seconds=8)
+        ).values("agent_name")
+    )
+    for agent in wrapping:
+        AgentDesk.objects.update_or_create(
+            agent=agent,
+            defaults={
+                "call_state": DeskCallState.WRAP_UP,
+                "wrap_up_until": NOW + timedelta(seconds=2),
+                "ready_after_wrap_up": True,
+            },
+        )
+    talking = Call.objects.filter(campaign=campaign, result=CallResult.PENDING)
+    agents = dict.fromkeys(
+        talking.values_list("agent_name", flat=True), ("Available", "In a queue call")
+    )
+    agents |= {a.name: ("On Break", "Waiting") for a in wrapping}
+    live = publish(agents, available=0)
+    assert len(agents) == 10
+    assert pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[0] == ready
+    # Wrap-up over and still no disposition: on a break until they set it, so fewer lines.
+    later = NOW + timedelta(seconds=3)
+    assert pacing_live.predictive_calls_to_place(campaign, live=live, now=later)[0] < ready
+
+
 def test_lines_the_dialer_still_holds_count_as_just_placed(campaign):
     """Lines requested 20 s ago that the dialer holds at its concurrency cap have not rung yet.
     Taken as ringing for 20 s they would look nearly done (most live answers come sooner), and
