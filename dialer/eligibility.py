@@ -335,9 +335,10 @@ def retries_used_up(lead: LeadFacts) -> bool:
     """The lead has had as many failed dials as its retry limit allows (the limit may have been
     lowered since its last attempt). A callback is exempt: it was booked with a person, and
     its own dial still spends an attempt, so a failed callback ends the lead (lifecycle)."""
+    # A lead is dialed at least once whatever the limit says, as the lifecycle counts it.
     return (
         lead.max_attempts is not None
-        and lead.attempts >= lead.max_attempts
+        and lead.attempts >= max(lead.max_attempts, 1)
         and lead.state != "callback"
     )
 

@@ -141,6 +141,8 @@ def test_a_lead_at_its_retry_limit_is_not_dialed_but_a_booked_callback_is():
     ).dialable
     callback = due_lead(state="callback", attempts=3, max_attempts=3)
     assert lead_verdict(rules, callback, now=now).dialable
+    # A limit of 0 still gives a new lead its one dial, as the lifecycle counts attempts.
+    assert lead_verdict(rules, due_lead(state="new", attempts=0, max_attempts=0), now=now).dialable
 
 
 def test_a_lead_whose_call_is_still_up_is_not_dialed():
