@@ -280,11 +280,16 @@ def _move_lead(call: Call, outcome: Outcome, *, now: datetime) -> str | None:
     try:
         if outcome.lead_action == LeadAction.CONNECTED:
             lifecycle.lead_connected(lead, now=now)
+            # A Callback or Voicemail the agent chose while the customer was on the line is
+            # applied with the call's end, even if the desktop never hears of the hang-up.
+            lifecycle.lead_apply_kept_outcome(lead, call_id=call.pk, now=now, actor="dialer")
         elif outcome.lead_action == LeadAction.VOICEMAIL:
             lifecycle.lead_mark_voicemail(lead, now=now, actor="dialer")
         elif outcome.lead_action == LeadAction.RETRY:
             lifecycle.lead_return_to_retry(lead, now=now, reason=outcome.reason)
-        elif call.result == CallResult.ABANDONED and lead.campaign.type == CampaignType.PREDICTIVE:
+        elif call.result == CallResult.ABANDONED:
+            # Whatever the dial mode: the ledger counts every live answer that never reached
+            # an agent (dialer.compliance), so each is held by the campaign's drop rule.
             hold = drop_hold_seconds(lead.campaign)
             lifecycle.lead_dropped(lead, now=now, not_before_seconds=hold)
         else:

@@ -148,7 +148,9 @@ class LiveCall:
     amd_result: str = ""
     agent_name: str = ""
     in_queue: bool = False
-    cancelled: bool = False
+    cancelled: bool = False  # a Stop ended it
+    dropped: bool = False  # sent to the safe-harbor message: no greeting or hold music after
+    safe_harbor: str = ""  # set by a Stop: a person answering afterwards hears it
     done: bool = False
     answer_mono: float = 0.0
     timers: list[Any] = field(default_factory=list)
@@ -598,17 +600,20 @@ class Dialer:
     def _answered(self, live: LiveCall, amd_result: str) -> None:
         """The customer's leg answered, seen as it happened or found parked on reconnect (ESL
         thread): a machine is hung up on, a person goes to an agent."""
-        if live.times.answered_at is not None:
-            return
-        live.answer_mono = time.monotonic()
-        live.times.answered_at = utcnow()
-        live.amd_result = amd_result
+        with self.lock:  # against stop_campaign: it sees the answer, or we see the stop
+            if live.times.answered_at is not None:
+                return
+            live.answer_mono = time.monotonic()
+            live.times.answered_at = utcnow()
+            live.amd_result = amd_result
+            cancelled = live.cancelled
         if is_machine(live.amd_result):
             log.info("answering machine: hanging up", extra={"call_uuid": live.uuid})
             self._hang_up(live.uuid)
             return
-        if live.cancelled:
-            self._hang_up(live.uuid)
+        if cancelled:
+            # The campaign stopped while it rang and a person answered: no agent will come.
+            self._drop(live, live.safe_harbor)
             return
         if live.agent_leg:
             # Preview: the agent is already on the line; bridging is the connection.
@@ -650,13 +655,16 @@ class Dialer:
             live.timers.append(gevent_later(drop, self._drop, live, info.get("safe_harbor", "")))
 
     def _drop(self, live: LiveCall, safe_harbor: str) -> None:
-        """Predictive: no agent within the drop time. The customer hears the safe-harbor
-        message (who called, how to opt out) and the call ends; the hang-up records it as
-        abandoned and the campaign's drop rule holds the lead (dialer.calls)."""
-        if live.done or live.agent_name or live.cancelled:
+        """No agent for an answered person: Predictive's drop time passed, or the campaign
+        stopped. The customer hears the safe-harbor message (who called, how to opt out) and
+        the call ends; the hang-up records it as abandoned and the campaign's drop rule holds
+        the lead (dialer.calls)."""
+        if live.done or live.agent_name or live.dropped:
             return
+        live.dropped = True
         log.info(
-            "no agent within the drop time: safe-harbor message", extra={"call_uuid": live.uuid}
+            "no agent for an answered customer: safe-harbor message",
+            extra={"call_uuid": live.uuid, "campaign_stopped": live.cancelled},
         )
         try:
             media = dialstring.require_media(safe_harbor) if safe_harbor else ""
@@ -672,7 +680,7 @@ class Dialer:
             self._hang_up(live.uuid)
 
     def _sla_greeting(self, live: LiveCall) -> None:
-        if live.done or live.agent_name:
+        if live.done or live.agent_name or live.dropped:
             return
         try:
             media = dialstring.require_media(live.greeting)
@@ -683,7 +691,7 @@ class Dialer:
         self._send(dialstring.uuid_command("uuid_broadcast", live.uuid, media, "aleg"))
 
     def _hold_music(self, live: LiveCall) -> None:
-        if live.done or live.agent_name or not live.moh:
+        if live.done or live.agent_name or live.dropped or not live.moh:
             return
         with contextlib.suppress(dialstring.UnsafeValue):
             media = dialstring.require_media(live.moh)
@@ -828,23 +836,71 @@ class Dialer:
     # -- stop campaign -------------------------------------------------------------------
 
     def stop_campaign(self, campaign_id: int) -> int:
-        """Hang up the campaign's dials not yet with an agent; their leads go back to retry."""
+        """End the campaign's calls not yet with an agent; how many were ended.
+
+        A customer still ringing is hung up on: cancelled, the lead retries without an attempt.
+        A person who answered and waits for an agent is dropped as at the drop time: the
+        safe-harbor message, the call abandoned and the lead held by the campaign's drop rule
+        (the ledger counts the abandon either way). A Preview agent whose phone rings before
+        the customer is dialed is hung up on (cancelled); once the customer is dialed the
+        agent is on the line and the call goes on."""
         self.stopped_campaigns.add(campaign_id)
-        self._campaign_cache.pop(campaign_id, None)
-        killed = 0
+        cached = self._campaign_cache.pop(campaign_id, None)
         with self.lock:
-            victims = [
-                c for c in self.calls.values() if c.campaign_id == campaign_id and not c.agent_name
-            ]
-            for live in victims:
+            any_call = any(c.campaign_id == campaign_id for c in self.calls.values())
+        safe_harbor = self._safe_harbor(campaign_id, cached) if any_call else ""
+        ringing: list[LiveCall] = []
+        waiting: list[LiveCall] = []
+        previews: list[LiveCall] = []
+        with self.lock:
+            for live in self.calls.values():
+                if live.campaign_id != campaign_id or live.done:
+                    continue
+                if live.agent_leg:
+                    if live.times.dialed_at is None:
+                        live.cancelled = True
+                        previews.append(live)
+                    continue
+                if live.agent_name:
+                    continue
                 live.cancelled = True
-        for live in victims:
+                live.safe_harbor = safe_harbor  # for a person answering before the hang-up
+                if live.times.answered_at is not None and not is_machine(live.amd_result):
+                    waiting.append(live)
+                else:
+                    ringing.append(live)
+        for live in ringing:
             self._hang_up(live.uuid, "ORIGINATOR_CANCEL")
-            killed += 1
+        for live in waiting:
+            # On the ESL thread, in order with the call's events: an agent who took the call
+            # first keeps it.
+            self.conn.run_in_loop(self._drop, live, safe_harbor)
+        for live in previews:
+            self._finish(live.uuid, "CAMPAIGN_STOPPED")
         log.info(
-            "campaign stopped: dials hung up", extra={"campaign_id": campaign_id, "killed": killed}
+            "campaign stopped: calls without an agent ended",
+            extra={
+                "campaign_id": campaign_id,
+                "hung_up": len(ringing),
+                "dropped": len(waiting),
+                "preview_agents_released": len(previews),
+            },
         )
-        return killed
+        return len(ringing) + len(waiting) + len(previews)
+
+    def _safe_harbor(self, campaign_id: int, cached: tuple[float, dict[str, Any]] | None) -> str:
+        """The campaign's safe-harbor message (what it was dialed with, else read now)."""
+        if cached is not None:
+            return str(cached[1].get("safe_harbor") or "")
+        try:
+            info = self._campaign(campaign_id)
+        except Exception:
+            log.exception("safe-harbor message not read", extra={"campaign_id": campaign_id})
+            return ""
+        finally:
+            close_old_connections()
+        self._campaign_cache.pop(campaign_id, None)  # read again on a restart
+        return str(info.get("safe_harbor") or "")
 
     def start_campaign(self, campaign_id: int) -> None:
         self.stopped_campaigns.discard(campaign_id)
@@ -872,6 +928,18 @@ class Dialer:
             log.info("preview dial already taken", extra={"call_uuid": call_uuid})
             return
         call = Call.objects.select_related("campaign__queue").get(uuid=call_uuid)
+        if not call.campaign.is_running or call.campaign_id in self.stopped_campaigns:
+            # Stopped between the accept and now: the agent's phone is not rung.
+            self.db(
+                call_uuid,
+                call_services.call_finish,
+                call_uuid=call_uuid,
+                now=utcnow(),
+                times=CallTimes(),
+                hangup_cause="CAMPAIGN_STOPPED",
+                cancelled=True,
+            )
+            return
         campaign = self._campaign(call.campaign_id)
         leg = str(uuidlib.uuid4())
         cid_number, cid_name = call_services.caller_id_for(call.campaign, rotation=call.pk)
@@ -916,14 +984,37 @@ class Dialer:
                 gateway=self.gateway,
                 originate_timeout=self.originate_timeout,
             )
-            live.times.dialed_at = utcnow()
+            now = utcnow()
+            # The agent took a while to answer: the campaign may have stopped, or the call's
+            # dial window closed, meanwhile. Checked under the lock stop_campaign takes, so
+            # either it sees the customer dialed or this sees the stop.
+            stopped = not call.campaign.is_running
+            late = call.dial_deadline is not None and call.dial_deadline <= now
+            with self.lock:
+                if live.done or live.cancelled or live.times.dialed_at is not None:
+                    return  # a stop ended the call (and hung up on the agent), or dialed
+                stopped = stopped or live.campaign_id in self.stopped_campaigns
+                if stopped:
+                    live.cancelled = True
+                elif not late:
+                    live.times.dialed_at = now
+            if stopped or late:
+                log.info(
+                    "preview customer not dialed",
+                    extra={"call_uuid": call_uuid, "stopped": stopped, "late": late},
+                )
+                if stopped:
+                    self._finish(call_uuid, "CAMPAIGN_STOPPED")
+                else:
+                    self._finish(call_uuid, "WINDOW_CLOSED", lost=True, reason="WINDOW_CLOSED")
+                return
             self.conn.send_nowait(
                 f"bgapi {dialstring.originate_command(dial)}\nJob-UUID: {call_uuid}",
                 self._originate_sent(call_uuid),
             )
             call_services.call_record_dialed(
                 call_uuid=call_uuid,
-                at=live.times.dialed_at,
+                at=now,
                 node=self.node,
                 caller_id_number=dial.caller_id_number,
                 caller_id_name=dial.caller_id_name,
@@ -1051,8 +1142,10 @@ class Dialer:
     def _resume_parked(self, live: LiveCall) -> None:
         """An answered customer still parked: the queue command (or, for a machine or a
         cancelled call, the hangup) was lost with the connection; send it again."""
-        if is_machine(live.amd_result) or live.cancelled:
+        if is_machine(live.amd_result):
             self._hang_up(live.uuid)
+        elif live.cancelled:
+            self._drop(live, live.safe_harbor)
         else:
             self._enqueue_customer(live)
 

@@ -180,18 +180,22 @@ def decide_outcome(
     amd_result: str = "",
     cancelled: bool = False,
 ) -> Outcome:
-    """What a finished attempt was, and what it does to the lead."""
+    """What a finished attempt was, and what it does to the lead.
+
+    A person who answered and never reached an agent is an abandon even when a Stop ended the
+    call (`cancelled`): the compliance ledger counts it, so the lead gets the drop rule too."""
     cause = (hangup_cause or "").upper()
     if agent_answered:
         return Outcome(Result.CONNECTED, LeadAction.CONNECTED, "connected to an agent")
+    if answered and not is_machine(amd_result):
+        why = "campaign stopped" if cancelled else cause
+        return Outcome(
+            Result.ABANDONED, LeadAction.ATTEMPT_FAILED, f"abandoned before an agent ({why})"
+        )
     if cancelled:
         return Outcome(Result.CANCELLED, LeadAction.RETRY, "cancelled: campaign stopped")
     if answered:
-        if is_machine(amd_result):
-            return Outcome(Result.VOICEMAIL, LeadAction.VOICEMAIL, "answering machine")
-        return Outcome(
-            Result.ABANDONED, LeadAction.ATTEMPT_FAILED, f"abandoned before an agent ({cause})"
-        )
+        return Outcome(Result.VOICEMAIL, LeadAction.VOICEMAIL, "answering machine")
     if cause in CAPACITY_CAUSES:
         return Outcome(Result.FAILED, LeadAction.RETRY, f"refused for capacity ({cause})")
     if cause in BUSY_CAUSES:

@@ -174,3 +174,28 @@ def test_a_callback_whose_time_passed_during_the_call_is_due_at_the_hang_up(read
     call.lead.refresh_from_db()
     assert call.lead.state == LeadState.CALLBACK
     assert hangup < call.lead.next_dial_at <= hangup + timedelta(seconds=1)
+
+
+def test_a_callback_chosen_during_the_call_is_applied_even_if_the_desk_misses_the_end(
+    ready, queue, monkeypatch
+):  # type: ignore[no-untyped-def]
+    call = _dialing_call(queue)
+    call_services.call_record_agent_answered(
+        call_uuid=str(call.uuid), at=NOW, agent_name=ready.name
+    )
+    services.agent_schedule_callback(
+        agent=ready, lead=call.lead, at=NOW + timedelta(hours=2), personal=False, now=NOW
+    )
+    monkeypatch.setattr(call_services, "_tell_desk", lambda *args: None)  # the event is lost
+    call_services.call_finish(
+        call_uuid=str(call.uuid),
+        now=NOW + timedelta(minutes=3),
+        times=CallTimes(dialed_at=NOW, answered_at=NOW, agent_answered_at=NOW),
+        hangup_cause="NORMAL_CLEARING",
+        agent_name=ready.name,
+    )
+    call.lead.refresh_from_db()
+    assert (call.lead.state, call.lead.next_dial_at) == (
+        LeadState.CALLBACK,
+        NOW + timedelta(hours=2),
+    )

@@ -75,7 +75,12 @@ SCENARIO = {
 def build_campaign(n_leads: int, retries: int = 2):
     queue = QueueFactory(name=QUEUE, phone_number="+12025550100")
     campaign = CampaignFactory(
-        queue=queue, retries=retries, cool_off=0, run_status="running", agent_dial_timeout=30
+        queue=queue,
+        retries=retries,
+        cool_off=0,
+        run_status="running",
+        agent_dial_timeout=30,
+        drop_retry_minutes=0,  # an abandon would otherwise wait out the drop rule's hour
     )
     now = datetime.now(UTC)
     blocks = list(MIX)

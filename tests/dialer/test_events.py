@@ -110,7 +110,9 @@ def test_job_results_and_channel_listing():
         ("NORMAL_TEMPORARY_FAILURE", False, False, "", False, Result.FAILED, LeadAction.RETRY),
         ("DESTINATION_OUT_OF_ORDER", False, False, "", False, Result.FAILED, LeadAction.RETRY),
         ("ORIGINATOR_CANCEL", False, False, "", True, Result.CANCELLED, LeadAction.RETRY),
-        ("NORMAL_CLEARING", True, False, "", True, Result.CANCELLED, LeadAction.RETRY),
+        # A person answered and the stop ended the call before an agent: an abandon.
+        ("NORMAL_CLEARING", True, False, "", True, Result.ABANDONED, LeadAction.ATTEMPT_FAILED),
+        ("NORMAL_CLEARING", True, False, "MACHINE", True, Result.CANCELLED, LeadAction.RETRY),
         ("NORMAL_CLEARING", True, True, "", True, Result.CONNECTED, LeadAction.CONNECTED),
         ("CHAN_NOT_IMPLEMENTED", False, False, "", False, Result.FAILED, LeadAction.ATTEMPT_FAILED),
     ],

@@ -1,5 +1,6 @@
-"""Drop handling of Predictive campaigns: no agent within the drop time → the safe-harbor
-message, the call recorded abandoned, the lead held by the campaign's drop rule."""
+"""Drops: no agent within the drop time (Predictive) or the campaign stopped while a person
+waited → the safe-harbor message, the call recorded abandoned, the lead held by the
+campaign's drop rule (any dial mode)."""
 
 from __future__ import annotations
 
@@ -81,15 +82,52 @@ def test_without_a_message_the_drop_hangs_up_and_progressive_never_drops(timers)
     assert not [fn for _, fn, _ in timers if getattr(fn, "__name__", "") == "_drop"]
 
 
+def test_stop_drops_a_waiting_customer_once_and_nothing_plays_after_the_message(timers):
+    sent: list[str] = []
+    dialer = make_dialer(sent)
+    dialer.conn.run_in_loop = lambda fn, *args: fn(*args)  # type: ignore[method-assign]
+    live = answered_predictive(dialer, drop_seconds=2, safe_harbor="/sounds/acme-optout.wav")
+    live.times.answered_at = NOW
+    live.greeting, live.moh = "/sounds/hello.wav", "local_stream://moh"
+    dialer.calls[live.uuid] = live
+    assert dialer.stop_campaign(7) == 1
+    message = f"uuid_transfer {live.uuid} playback:/sounds/acme-optout.wav inline"
+    assert sent.count(message) == 1
+    assert not any(command.startswith("uuid_kill") for command in sent)
+    for _, fn, args in timers:  # the drop time, the greeting and the hold music come due
+        fn(*args)
+    assert sent.count(message) == 1
+    assert sent[-1] == message
+
+
+def test_a_person_answering_a_call_the_stop_is_hanging_up_hears_the_message(timers):
+    sent: list[str] = []
+    dialer = make_dialer(sent)
+    dialer._campaign_cache[7] = (0.0, {"safe_harbor": "/sounds/acme-optout.wav"})
+    live = LiveCall("6f1c2a4e-0000-4000-8000-000000000003", 3, 3, 7, QUEUE, "predictive")
+    dialer.calls[live.uuid] = live
+    dialer.stop_campaign(7)  # still ringing: hung up on
+    assert sent == [f"uuid_kill {live.uuid} ORIGINATOR_CANCEL"]
+    dialer._answered(live, "HUMAN")  # the answer beat the hang-up
+    assert sent[-1] == f"uuid_transfer {live.uuid} playback:/sounds/acme-optout.wav inline"
+    assert not any("callcenter" in command for command in sent)
+
+
 @pytest.mark.django_db
+@pytest.mark.parametrize("campaign_type", ["predictive", "progressive"])
+@pytest.mark.parametrize("stopped", [False, True], ids=["dropped", "stopped"])
 @pytest.mark.parametrize(
     ("rule", "hold"),
     [("retry", timedelta(minutes=45)), ("no_repeat_72h", timedelta(hours=72))],
     ids=["retry-after-delay", "uk-72-hours"],
 )
-def test_a_dropped_call_is_abandoned_and_the_lead_follows_the_drop_rule(rule, hold):
+def test_a_dropped_call_is_abandoned_and_the_lead_follows_the_drop_rule(
+    rule, hold, stopped, campaign_type
+):
+    """Whatever the dial mode, and also when a Stop ended the call: the ledger counts every
+    live answer that never reached an agent as an abandon, so the lead is held alike."""
     campaign = CampaignFactory(
-        type="predictive", drop_rule=rule, drop_retry_minutes=45, cool_off=60
+        type=campaign_type, drop_rule=rule, drop_retry_minutes=45, cool_off=60
     )
     lead = LeadFactory(campaign=campaign, state=LeadState.DIALING)
     call = CallFactory(lead=lead, campaign=campaign, dialed_at=NOW)
@@ -98,7 +136,8 @@ def test_a_dropped_call_is_abandoned_and_the_lead_follows_the_drop_rule(rule, ho
         call_uuid=str(call.uuid),
         now=hangup,
         times=CallTimes(dialed_at=NOW, answered_at=NOW + timedelta(seconds=8), hangup_at=hangup),
-        hangup_cause="NORMAL_CLEARING",
+        hangup_cause="ORIGINATOR_CANCEL" if stopped else "NORMAL_CLEARING",
+        cancelled=stopped,
     )
     call.refresh_from_db()
     lead.refresh_from_db()
