@@ -80,7 +80,8 @@ def ringing_first_warning(campaign: Campaign) -> str | None:
 
 
 def campaign_stop(campaign: Campaign, *, now: datetime, actor: str) -> Campaign:
-    """Stopped: in-progress dials are hung up and their leads retry; cool-offs keep running."""
+    """Stopped: dials still ringing are hung up and their leads retry; a customer who answered
+    and waits for an agent hears the safe-harbor message (a drop); cool-offs keep running."""
     from dialer.selector import campaign_stopped
 
     with transaction.atomic():
