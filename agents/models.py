@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from dialer.esl.dialstring import sound_problem
 from leads.phone import InvalidNumber, to_e164
 
 queue_name_validator = RegexValidator(
@@ -28,6 +29,13 @@ def validate_e164_field(value: str) -> None:
         raise ValidationError(f"{value!r}: {exc}") from None
     if normalised != value:
         raise ValidationError(f"Write the number in E.164 form: {normalised}")
+
+
+def validate_hold_music(value: str) -> None:
+    """A sound file or a local stream, nothing FreeSWITCH would read as an application."""
+    problem = sound_problem(value, streams=True)
+    if problem is not None:
+        raise ValidationError(problem, code="sound")
 
 
 class Strategy(models.TextChoices):
@@ -52,6 +60,7 @@ class Queue(models.Model):
         "hold music",
         max_length=255,
         default="local_stream://moh",
+        validators=[validate_hold_music],
         help_text="FreeSWITCH sound or stream the waiting customer hears.",
     )
     wrap_up_time = models.PositiveIntegerField(

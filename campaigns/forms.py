@@ -36,6 +36,8 @@ PREDICTIVE_FIELDS = (
     "drop_retry_minutes",
     "max_lines_per_agent",
 )
+# Sounds FreeSWITCH plays (checked by the model: dialstring.sound_problem).
+SOUND_FIELDS = ("greeting_media", "safe_harbor_media")
 # Shown, and taken from the form, only when the campaign's type is Push Preview.
 PUSH_PREVIEW_FIELDS = ("preview_timeout",)
 # Edited in the page's Leads section, outside the main <form> element (it holds the upload and
@@ -135,6 +137,13 @@ class CampaignForm(forms.ModelForm):
                 ignored += PREDICTIVE_FIELDS
             for name in ignored:
                 self.fields[name].disabled = True
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # A sound of another campaign type is not taken from the form and stays as saved: one
+        # saved before sounds were checked must not block the page, where its field is hidden.
+        # The dialer refuses to play it all the same (dialstring.require_media).
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        return exclude | {name for name in SOUND_FIELDS if self.fields[name].disabled}
 
     def clean_crm_headers(self) -> Any:
         headers = self.cleaned_data.get("crm_headers")

@@ -7,8 +7,16 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from agents.models import Queue, validate_e164_field
+from dialer.esl.dialstring import sound_problem
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def validate_sound_file(value: str) -> None:
+    """A message that plays and ends (greeting, safe-harbor): a sound file, nothing else."""
+    problem = sound_problem(value, streams=False)
+    if problem is not None:
+        raise ValidationError(problem, code="sound")
 
 
 class CampaignType(models.TextChoices):
@@ -94,6 +102,7 @@ class Campaign(models.Model):
         "greeting post lead wait SLA",
         max_length=255,
         blank=True,
+        validators=[validate_sound_file],
         help_text="Sound file played when the SLA is exceeded; empty: silence.",
     )
     agent_dial_timeout = models.PositiveIntegerField(
@@ -125,6 +134,7 @@ class Campaign(models.Model):
         "safe-harbor message",
         max_length=255,
         blank=True,
+        validators=[validate_sound_file],
         help_text="Sound file naming the caller and how to opt out, for dropped calls.",
     )
     drop_rule = models.CharField(

@@ -693,10 +693,13 @@ class Dialer:
     def _hold_music(self, live: LiveCall) -> None:
         if live.done or live.agent_name or live.dropped or not live.moh:
             return
-        with contextlib.suppress(dialstring.UnsafeValue):
+        try:
             media = dialstring.require_media(live.moh)
-            log.info("agent dial timeout: hold music", extra={"call_uuid": live.uuid})
-            self._send(dialstring.uuid_command("uuid_broadcast", live.uuid, media, "aleg"))
+        except dialstring.UnsafeValue:
+            log.error("hold music not played: bad path", extra={"call_uuid": live.uuid})
+            return
+        log.info("agent dial timeout: hold music", extra={"call_uuid": live.uuid})
+        self._send(dialstring.uuid_command("uuid_broadcast", live.uuid, media, "aleg"))
 
     def _on_callcenter(self, event: Event) -> None:
         action = event.get("CC-Action", "")

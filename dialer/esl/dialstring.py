@@ -27,8 +27,6 @@ _VAR_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # (a sound path like local_stream://moh).
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9_.@+:/-]{0,255}")
 # Caller ID names shown on phones: letters, digits, space, dot, dash. Anything else is dropped.
-# Sound paths an admin configured (greeting, hold music): no blanks, quotes, braces or `$`.
-_MEDIA = re.compile(r"[A-Za-z0-9_.@+:/%(),;=-]{1,255}")
 _CALLER_NAME_DROP = re.compile(r"[^A-Za-z0-9 .-]+")
 CALLER_NAME_MAX = 40
 
@@ -221,20 +219,84 @@ def execute_app_message(leg_uuid: str, app: str, arg: str = "") -> str:
     return "\n".join(lines)
 
 
-def require_media(value: object) -> str:
-    if not isinstance(value, str) or _MEDIA.fullmatch(value) is None:
-        raise UnsafeValue(f"sound path has characters FreeSWITCH would interpret: {value!r}")
+# Sounds an admin configures (greeting, safe-harbor message, hold music). A sound reaches
+# FreeSWITCH as `uuid_broadcast <uuid> <sound> aleg`, where `app::args` runs any application,
+# and as `uuid_transfer <uuid> playback:<sound> inline`, where commas start more applications:
+# so a sound is a plain file or a named local stream, never a character those passes read.
+# File types are those of the modules freeswitch/conf loads (mod_sndfile; no mod_shout: no mp3).
+SOUND_FILE_TYPES = ("wav", "flac", "ogg", "aiff", "au")
+# Absolute or relative to the sounds directory; each part starts with a letter, digit or `_`
+# (no hidden file) and `..` appears nowhere (no way out of the sounds directory).
+_SOUND_FILE = re.compile(
+    r"/?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.(?:"
+    + "|".join(SOUND_FILE_TYPES)
+    + r")",
+    re.IGNORECASE,
+)
+# A <directory name="…"> of local_stream.conf.xml, such as `moh` or `moh/8000`.
+_LOCAL_STREAM = re.compile(r"local_stream://[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,64})*")
+SOUND_MAX = 255
+_EXAMPLE_FILE = "/usr/share/freeswitch/sounds/en/us/callie/ivr/8000/ivr-thank_you.wav"
+_RULES = (
+    "letters, digits and / _ . - only, ending in "
+    + ", ".join(f".{t}" for t in SOUND_FILE_TYPES[:-1])
+    + f" or .{SOUND_FILE_TYPES[-1]}"
+)
+
+
+def sound_problem(value: object, *, streams: bool = True) -> str | None:
+    """Why `value` is not a sound FreeSWITCH can play as given, in words; None when it is.
+
+    The one check behind the model validators, the forms, the API and the command builder.
+    `streams=False` for messages that must end (greeting, safe-harbor): a file only."""
+    if (
+        isinstance(value, str)
+        and len(value) <= SOUND_MAX
+        and ".." not in value
+        and (_SOUND_FILE.fullmatch(value) or (streams and _LOCAL_STREAM.fullmatch(value)))
+    ):
+        return None
+    if streams:
+        return f"Enter a sound file path such as {_EXAMPLE_FILE} or local_stream://moh ({_RULES})."
+    return f"Enter a sound file path such as {_EXAMPLE_FILE} ({_RULES})."
+
+
+def require_media(value: object, *, streams: bool = True) -> str:
+    """`value` as a sound to play, or UnsafeValue (the command is not sent)."""
+    problem = sound_problem(value, streams=streams)
+    if problem is not None:
+        raise UnsafeValue(f"not a playable sound ({value!r}): {problem}")
+    assert isinstance(value, str)
     return value
+
+
+# What a channel may be told to do, argument by argument. Anything else is a name-like token
+# (a UUID, a hangup cause, a variable name): no `:`, `/`, `+` or `,` that could turn it into an
+# application, an endpoint or a number to dial.
+_BROADCAST_LEGS = ("aleg", "bleg", "both")
+
+
+def _command_args(command: str, args: tuple[str, ...]) -> list[str]:
+    if command == "uuid_broadcast":
+        # uuid_broadcast <uuid> <sound> [aleg|bleg|both]: a sound, never `app::args`.
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and args[1] not in _BROADCAST_LEGS):
+            raise UnsafeValue(f"uuid_broadcast takes a sound and a leg: {args!r}")
+        return [require_media(args[0]), *args[1:]]
+    if command == "uuid_transfer":
+        # Only the one-application inline dialplan the drop uses: play a sound, then hang up.
+        if len(args) != 2 or args[1] != "inline" or not args[0].startswith("playback:"):
+            raise UnsafeValue(f"uuid_transfer takes only 'playback:<sound> inline': {args!r}")
+        return [f"playback:{require_media(args[0].removeprefix('playback:'))}", "inline"]
+    for arg in args:
+        if not isinstance(arg, str) or _NAME.fullmatch(arg) is None:
+            raise UnsafeValue(f"{command} argument has unsafe characters: {arg!r}")
+    return list(args)
 
 
 def uuid_command(command: str, leg_uuid: str, *args: str) -> str:
     """`uuid_kill <uuid> CAUSE`, `uuid_broadcast <uuid> path aleg`, `uuid_bridge a b` …"""
     require_name(command, "API command")
-    parts = [command, require_uuid(leg_uuid, "channel UUID")]
-    for arg in args:
-        if not arg or (_SAFE_VALUE.fullmatch(arg) is None and _MEDIA.fullmatch(arg) is None):
-            raise UnsafeValue(f"{command} argument has unsafe characters: {arg!r}")
-        parts.append(arg)
+    parts = [command, require_uuid(leg_uuid, "channel UUID"), *_command_args(command, args)]
     return " ".join(parts)
 
 

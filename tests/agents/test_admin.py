@@ -64,6 +64,53 @@ def test_queue_name_must_be_mod_callcenter_form(admin_client):  # type: ignore[n
     assert "name@domain" in response.content.decode()
 
 
+def queue_form(moh_sound: str) -> dict[str, object]:
+    return {
+        "name": "support@default",
+        "strategy": "ring-all",
+        "moh_sound": moh_sound,
+        "wrap_up_time": 5,
+        "max_wait_time": 0,
+        "tier_rule_wait_second": 300,
+        "discard_abandoned_after": 60,
+        "tiers-TOTAL_FORMS": 0,
+        "tiers-INITIAL_FORMS": 0,
+        "dispositions-TOTAL_FORMS": 0,
+        "dispositions-INITIAL_FORMS": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "moh_sound",
+    [
+        "bridge::sofia/gateway/carrier/+19005550100",
+        "local_stream://moh,bridge:sofia/gateway/carrier/+19005550100",
+        "tone_stream://%(500,0,800);loops=-1",
+        "$${hold_music}",
+    ],
+)
+def test_hold_music_that_would_run_an_application_is_refused(admin_client, moh_sound):  # type: ignore[no-untyped-def]
+    response = admin_client.post("/admin/agents/queue/add/", queue_form(moh_sound))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["moh_sound"]
+    assert "Enter a sound file path such as" in errors[0]
+    assert "local_stream://moh" in errors[0]
+    assert not Queue.objects.filter(name="support@default").exists()
+
+
+@pytest.mark.parametrize(
+    "moh_sound", ["local_stream://moh", "local_stream://moh/8000", "/sounds/music/hold.wav"]
+)
+def test_hold_music_stream_or_file_is_saved(admin_client, moh_sound):  # type: ignore[no-untyped-def]
+    response = admin_client.post("/admin/agents/queue/add/", queue_form(moh_sound))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Queue.objects.get(name="support@default").moh_sound == moh_sound
+
+
+def test_the_default_hold_music_is_valid():
+    Queue(name="sales@default").full_clean()
+
+
 @pytest.mark.parametrize(
     "url",
     [

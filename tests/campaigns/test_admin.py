@@ -69,3 +69,123 @@ def test_stopped_campaign_can_be_deleted(admin_client, queue):  # type: ignore[n
     response = admin_client.post(f"{CHANGELIST}{campaign.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+# --- Sounds: nothing an admin types runs a FreeSWITCH application ----------------------------
+
+INJECTED = {
+    "greeting_media": "bridge::sofia/gateway/carrier/+19005550100",
+    "safe_harbor_media": "/s/sh.wav,bridge:sofia/gateway/carrier/+19005550100",
+}
+
+
+def change_page_post(admin_client, campaign: Campaign, **changes: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The admin change page's own form data, as a browser would send it back, with changes."""
+    page = admin_client.get(f"{CHANGELIST}{campaign.pk}/change/")
+    data: dict[str, object] = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms += [formset.management_form, *formset.forms]
+    for form in forms:
+        for name, field in form.fields.items():
+            value = field.prepare_value(form[name].value())
+            if value is None or value is False:
+                continue
+            data[form.add_prefix(name)] = "on" if value is True else value
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("field", sorted(INJECTED))
+def test_admin_refuses_a_sound_that_would_run_an_application(admin_client, queue, field):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, name="Renewals", type="predictive")
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    response = admin_client.post(url, change_page_post(admin_client, campaign, **INJECTED))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "Enter a sound file path such as" in errors[field][0]
+    campaign.refresh_from_db()
+    assert (campaign.greeting_media, campaign.safe_harbor_media) == ("", "")
+    # The same page with real sound files saves.
+    fine = {"greeting_media": "/sounds/please_hold.wav", "safe_harbor_media": "optout.wav"}
+    response = admin_client.post(url, change_page_post(admin_client, campaign, **fine))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    campaign.refresh_from_db()
+    assert (campaign.greeting_media, campaign.safe_harbor_media) == (
+        "/sounds/please_hold.wav",
+        "optout.wav",
+    )
+
+
+def builder_data(campaign: Campaign, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": campaign.name,
+        "type": campaign.type,
+        "retries": 3,
+        "cool_off": 3600,
+        "dial_cycles": 0,
+        "queue": campaign.queue_id,
+        "customer_wait_sla": 3,
+        "agent_dial_timeout": 30,
+        "preview_timeout": 30,
+        "abandon_cap": "3",
+        "abandon_window": "30d",
+        "drop_seconds": 2,
+        "drop_rule": "retry",
+        "drop_retry_minutes": 60,
+        "max_lines_per_agent": "3",
+        "tz_schedule_window_hours": "1",
+        "lead_source": "csv",
+        "crm_method": "GET",
+        "crm_headers": "{}",
+        "crm_mapping": "{}",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [("progressive", "greeting_media"), ("predictive", "safe_harbor_media")],
+)
+def test_builder_form_refuses_a_sound_that_would_run_an_application(queue, kind, field):  # type: ignore[no-untyped-def]
+    from campaigns.forms import CampaignForm
+
+    campaign = CampaignFactory(queue=queue, name="Renewals", type=kind)
+    form = CampaignForm(builder_data(campaign, **{field: INJECTED[field]}), instance=campaign)
+    assert not form.is_valid()
+    assert "Enter a sound file path such as" in form.errors[field][0]
+    form = CampaignForm(builder_data(campaign, **{field: "/sounds/x.wav"}), instance=campaign)
+    assert form.is_valid(), form.errors
+    # A message must end: hold music streams belong to the queue.
+    form = CampaignForm(builder_data(campaign, **{field: "local_stream://moh"}), instance=campaign)
+    assert field in form.errors
+
+
+def test_a_bad_sound_saved_before_the_check_does_not_block_another_type(queue):  # type: ignore[no-untyped-def]
+    from campaigns.forms import CampaignForm
+
+    # Saved before sounds were checked; the builder hides the greeting for a Preview campaign.
+    campaign = CampaignFactory(queue=queue, name="Renewals", type="preview")
+    Campaign.objects.filter(pk=campaign.pk).update(greeting_media=INJECTED["greeting_media"])
+    campaign.refresh_from_db()
+    form = CampaignForm(builder_data(campaign, retries=5), instance=campaign)
+    assert form.is_valid(), form.errors
+    # Shown again (Progressive), it must be corrected before the campaign saves.
+    data = builder_data(campaign, type="progressive", greeting_media=campaign.greeting_media)
+    form = CampaignForm(data, instance=campaign)
+    assert "greeting_media" in form.errors
+
+
+def test_every_demo_and_default_sound_is_valid(queue):  # type: ignore[no-untyped-def]
+    import io
+
+    from django.core.management import call_command
+
+    from agents.models import Queue
+
+    call_command("load_demo_data", "--password", "demo-pass-123", stdout=io.StringIO())
+    assert Queue.objects.filter(moh_sound="local_stream://moh").exists()
+    for row in [*Queue.objects.all(), *Campaign.objects.all()]:
+        row.full_clean()

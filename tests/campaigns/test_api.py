@@ -296,3 +296,37 @@ def test_schema_endpoint(admin_user) -> None:  # type: ignore[no-untyped-def]
     text = response.content.decode()
     assert "/api/campaigns/{id}/leads/import/" in text
     assert "/api/leads/" in text
+
+
+def test_a_greeting_that_would_run_an_application_is_refused(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(type="progressive", greeting_media="/sounds/please_hold.wav")
+    client = client_for(admin_user)
+    response = client.patch(
+        f"/api/campaigns/{campaign.pk}/",
+        {"greeting_media": "bridge::sofia/gateway/carrier/+19005550100"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "Enter a sound file path such as" in response.json()["greeting_media"][0]
+    campaign.refresh_from_db()
+    assert campaign.greeting_media == "/sounds/please_hold.wav"
+
+    created = client.post(
+        "/api/campaigns/",
+        {
+            **new_campaign_payload(QueueFactory()),
+            "greeting_media": "x.wav,bridge:sofia/gateway/carrier/+19005550100",
+        },
+        format="json",
+    )
+    assert created.status_code == 400
+    assert "greeting_media" in created.json()
+    assert not Campaign.objects.filter(name="Spring renewals").exists()
+
+    fine = "/usr/share/freeswitch/sounds/en/us/callie/ivr/8000/ivr-thank_you.wav"
+    changed = client.patch(
+        f"/api/campaigns/{campaign.pk}/", {"greeting_media": fine}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+    campaign.refresh_from_db()
+    assert campaign.greeting_media == fine

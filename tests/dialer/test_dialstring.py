@@ -17,7 +17,9 @@ from dialer.esl.dialstring import (
     is_e164,
     originate_command,
     parse_originate,
+    require_media,
     safe_caller_name,
+    sound_problem,
     uuid_command,
 )
 
@@ -175,8 +177,8 @@ def test_commands_on_a_channel_take_only_safe_arguments():
     assert uuid_command("uuid_kill", CALL_UUID, "NORMAL_CLEARING") == (
         f"uuid_kill {CALL_UUID} NORMAL_CLEARING"
     )
-    assert "tone_stream://%(500,0,800)" in uuid_command(
-        "uuid_broadcast", CALL_UUID, "tone_stream://%(500,0,800)", "aleg"
+    assert uuid_command("uuid_broadcast", CALL_UUID, "/sounds/please_hold.wav", "aleg") == (
+        f"uuid_broadcast {CALL_UUID} /sounds/please_hold.wav aleg"
     )
     with pytest.raises(UnsafeValue):
         uuid_command("uuid_broadcast", CALL_UUID, "a b")
@@ -191,3 +193,109 @@ def test_commands_on_a_channel_take_only_safe_arguments():
     ]
     with pytest.raises(UnsafeValue):
         execute_app_message(CALL_UUID, "callcenter", "sales@default\nx: y")
+
+
+# Sounds an admin may configure: what the defaults, the FreeSWITCH configuration, the demo and
+# the tests use, and what a real installation's sounds look like.
+GOOD_SOUNDS = [
+    "local_stream://moh",
+    "local_stream://moh/8000",
+    "/usr/share/freeswitch/sounds/en/us/callie/ivr/8000/ivr-thank_you.wav",
+    "/sounds/acme-optout.wav",
+    "sounds/please_hold.wav",
+    "hacked.wav",
+    "ivr/ivr-please_hold.WAV",
+    "/var/lib/freeswitch/recordings/opt-out_2024.v2.flac",
+]
+# A sound becomes `uuid_broadcast <uuid> <sound> aleg` (where `app::args` runs an application)
+# or `uuid_transfer <uuid> playback:<sound> inline` (where a comma starts another application).
+INJECTED_SOUNDS = [
+    "bridge::sofia/gateway/carrier/+19005550100",
+    "/s/sh.wav,bridge:sofia/gateway/carrier/+19005550100",
+    "x.wav,bridge:sofia/gateway/carrier/+19005550100",
+    "x.wav;bridge:sofia/gateway/carrier/+19005550100",
+    "local_stream://moh,bridge:sofia/gateway/carrier/+19005550100",
+    "local_stream://moh::bridge",
+    "playback:x.wav",
+    "tone_stream://%(500,0,800)",
+    "silence_stream://1000,bridge:user/1000",
+    "file_string://a.wav!b.wav",
+    "shout://evil.example/x.mp3",
+    "http://evil.example/x.wav",
+    "{execute_on_answer=bridge}x.wav",
+    "${sounds_dir}/x.wav",
+    "$${sounds_dir}/x.wav",
+    "a b.wav",
+    "x.wav\nforged: yes",
+    "../../etc/freeswitch/vars.xml.wav",
+    "/sounds/../../etc/x.wav",
+    "/sounds/.hidden.wav",
+    "/sounds/",
+    "x.mp3",
+    "x.exe",
+    "x",
+    "/" + "a" * 300 + ".wav",
+    "",
+]
+
+
+@pytest.mark.parametrize("sound", GOOD_SOUNDS)
+def test_real_sounds_are_played_as_given(sound):
+    assert sound_problem(sound) is None
+    assert require_media(sound) == sound
+    assert uuid_command("uuid_broadcast", CALL_UUID, sound, "aleg") == (
+        f"uuid_broadcast {CALL_UUID} {sound} aleg"
+    )
+    assert uuid_command("uuid_transfer", CALL_UUID, f"playback:{sound}", "inline") == (
+        f"uuid_transfer {CALL_UUID} playback:{sound} inline"
+    )
+
+
+@pytest.mark.parametrize("sound", INJECTED_SOUNDS + HOSTILE)
+def test_a_sound_that_is_not_a_plain_file_or_stream_never_reaches_freeswitch(sound):
+    assert "Enter a sound file path such as" in (sound_problem(sound) or "")
+    with pytest.raises(UnsafeValue):
+        require_media(sound)
+    with pytest.raises(UnsafeValue):
+        uuid_command("uuid_broadcast", CALL_UUID, sound, "aleg")
+    with pytest.raises(UnsafeValue):
+        uuid_command("uuid_transfer", CALL_UUID, f"playback:{sound}", "inline")
+
+
+def test_greeting_and_safe_harbor_are_files_not_endless_streams():
+    assert sound_problem("local_stream://moh", streams=False) is not None
+    assert sound_problem("/sounds/acme-optout.wav", streams=False) is None
+
+
+def test_channel_commands_take_only_their_own_shape():
+    bridge = "bridge:sofia/gateway/carrier/+19005550100"
+    for args in [
+        ("uuid_transfer", bridge, "inline"),
+        ("uuid_transfer", "+19005550100", "XML", "default"),
+        ("uuid_transfer", "playback:/x.wav", "XML"),
+        ("uuid_broadcast", "/x.wav", "aleg", "extra"),
+        ("uuid_broadcast", "/x.wav", "bridge"),
+        ("uuid_kill", bridge),
+        ("uuid_getvar", "+19005550100"),
+        ("uuid_bridge", "sofia/gateway/carrier/+19005550100"),
+    ]:
+        with pytest.raises(UnsafeValue):
+            uuid_command(args[0], CALL_UUID, *args[1:])
+    assert uuid_command("uuid_getvar", CALL_UUID, "amd_result") == (
+        f"uuid_getvar {CALL_UUID} amd_result"
+    )
+    assert (
+        uuid_command("uuid_bridge", CALL_UUID, CALL_UUID) == f"uuid_bridge {CALL_UUID} {CALL_UUID}"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_fuzzed_sounds_never_carry_an_application_or_a_second_step(text):
+    try:
+        sound = require_media(text)
+    except UnsafeValue:
+        return
+    path = sound.removeprefix("local_stream://")
+    assert all(c.isascii() and (c.isalnum() or c in "_./-") for c in path)
+    assert ".." not in path
