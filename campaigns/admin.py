@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from .forms import ScheduleRowForm
 from .models import CallerId, Campaign, ScheduleRow, TzScheduleSlot
-from .services import CampaignRunning, assert_leads_editable, campaign_start, campaign_stop
+from .services import (
+    CampaignRunning,
+    assert_leads_editable,
+    campaign_settings_saved,
+    campaign_start,
+    campaign_stop,
+)
 
 
 class ScheduleRowInline(admin.StackedInline):
@@ -63,6 +69,12 @@ class CampaignAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ("start_campaigns", "stop_campaigns")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Schedule rows and slots are saved by now: held leads are looked at under them.
+        campaign_settings_saved(form.instance, now=timezone.now())
+
     fieldsets = (
         (
             "General configuration",

@@ -43,7 +43,13 @@ from leads.services import leads_delete_all
 from .models import AbandonWindow, Campaign
 from .pacing_views import ledger_csv_response, ledger_summary
 from .serializers import CampaignSerializer, StartedCampaignSerializer
-from .services import CampaignRunning, campaign_start, campaign_stop, ringing_first_warning
+from .services import (
+    CampaignRunning,
+    campaign_settings_saved,
+    campaign_start,
+    campaign_stop,
+    ringing_first_warning,
+)
 
 
 class ByIdCursorPagination(CursorPagination):
@@ -126,6 +132,10 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
     queryset = Campaign.objects.select_related("queue").prefetch_related(
         "schedule_rows", "caller_ids", "tz_slots"
     )
+
+    def perform_update(self, serializer: Any) -> None:
+        campaign = serializer.save()
+        campaign_settings_saved(campaign, now=timezone.now())
 
     def perform_destroy(self, instance: Campaign) -> None:
         try:

@@ -189,3 +189,15 @@ def test_every_demo_and_default_sound_is_valid(queue):  # type: ignore[no-untype
     assert Queue.objects.filter(moh_sound="local_stream://moh").exists()
     for row in [*Queue.objects.all(), *Campaign.objects.all()]:
         row.full_clean()
+
+
+def test_saving_a_campaign_in_the_admin_releases_its_window_holds(admin_client, queue):  # type: ignore[no-untyped-def]
+    from leads.models import Lead
+    from tests.factories import LeadFactory
+
+    campaign = CampaignFactory(queue=queue, name="Renewals", run_status="running")
+    held = LeadFactory(campaign=campaign, window_held=True, not_dialable_reason="outside 11:00")
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    response = admin_client.post(url, change_page_post(admin_client, campaign))
+    assert response.status_code == 302
+    assert Lead.objects.get(pk=held.pk).window_held is False

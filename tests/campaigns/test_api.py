@@ -330,3 +330,17 @@ def test_a_greeting_that_would_run_an_application_is_refused(admin_user) -> None
     assert changed.status_code == 200, changed.json()
     campaign.refresh_from_db()
     assert campaign.greeting_media == fine
+
+
+def test_changing_a_running_campaign_releases_its_window_holds(admin_user) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(run_status=RunStatus.RUNNING)
+    held = LeadFactory(campaign=campaign, window_held=True, not_dialable_reason="outside 11:00")
+    changed = client_for(admin_user).patch(
+        f"/api/campaigns/{campaign.pk}/",
+        {"tz_window_from": "09:00", "tz_window_to": "20:00"},
+        format="json",
+    )
+    assert changed.status_code == 200, changed.content
+    held.refresh_from_db()
+    # Looked at again by the selector under the new window, not left to the old hold.
+    assert (held.window_held, held.not_dialable_reason) == (False, "")
