@@ -1,7 +1,7 @@
 """REST API of the dialer under /api/dialer/: lead-card actions and agent status.
 
-Thin callers of dialer.preview and dialer.agent_control; the signed-in user acts as their own
-agent (request.user.agent).
+Thin callers of dialer.preview and the agent desktop's services (agent status goes through the
+desk, so the API keeps its rules); the signed-in user acts as their own agent.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.models import Agent, AgentStatus
-from dialer import agent_control, preview
+from dialer import preview
 from leads.models import Lead
 
 
@@ -45,6 +45,7 @@ class SkipSerializer(serializers.Serializer):
 class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AgentStatus.choices)
     reason = serializers.CharField(max_length=100, required=False, default="")
+    logout_pending = serializers.BooleanField(read_only=True)
 
 
 def _error(message: str, code: int = status.HTTP_409_CONFLICT) -> Response:
@@ -85,20 +86,37 @@ class PreviewSkipView(APIView):
 class AgentStatusView(APIView):
     @extend_schema(request=StatusSerializer, responses={200: StatusSerializer})
     def post(self, request: Request) -> Response:
-        """Log in (Available), take a break (On Break) or log out (Logged Out)."""
+        """Log in (Available), take a break (On Break) or log out (Logged Out), with the
+        desktop's rules: Ready waits for the last call's disposition, and a logout during a
+        call is negotiated (``logout_pending``: it completes when the call and wrap-up end)."""
+        from agents.desktop import dialer_bridge
+        from agents.desktop import services as desk
+
         agent = _agent(request)
         body = StatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        wanted, now = body.validated_data["status"], timezone.now()
+        pending = False
         try:
-            agent_control.agent_set_status(
-                agent,
-                status=body.validated_data["status"],
-                now=timezone.now(),
-                break_reason=body.validated_data["reason"],
-            )
-        except agent_control.AgentControlError as exc:
+            if wanted == AgentStatus.LOGGED_OUT:
+                if agent.status != AgentStatus.LOGGED_OUT:
+                    pending = not desk.agent_request_logout(agent=agent, now=now).completed
+            else:
+                if agent.status == AgentStatus.LOGGED_OUT or not desk.desk_for(agent).logged_in_at:
+                    desk.agent_login(agent=agent, now=now)
+                if wanted == AgentStatus.AVAILABLE:
+                    desk.agent_go_ready(agent=agent, now=now)
+                else:
+                    reason = body.validated_data["reason"] or "Not Ready"
+                    desk.agent_go_not_ready(agent=agent, reason=reason, now=now)
+        except desk.DesktopError as exc:
+            return _error(str(exc))
+        except dialer_bridge.PhoneSystemError as exc:
             return _error(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response({"status": agent.status, "reason": agent.break_reason})
+        agent.refresh_from_db(fields=["status", "break_reason"])
+        return Response(
+            {"status": agent.status, "reason": agent.break_reason, "logout_pending": pending}
+        )
 
 
 urlpatterns = [
