@@ -122,7 +122,9 @@ def test_demo_runs_every_process_against_the_simulator(settings: Any, tmp_path: 
     assert "--port=18021" in by_name["simulator"].argv
     assert any(a.startswith("--seed=") for a in by_name["simulator"].argv)
     assert {"-B", "--pool=solo"} <= set(by_name["celery"].argv)
-    assert by_name["dialer"].env["ESL_PORT"] == "18021"
+    # Each process that tells mod_callcenter an agent's status reaches the simulator.
+    for name in ("web", "celery", "dialer", "agents"):
+        assert by_name[name].env["ESL_PORT"] == "18021", name
     assert next(c.name for c in demo.demo_processes("x:1", esl_port=1)) == "simulator"
 
     load()

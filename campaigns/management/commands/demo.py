@@ -99,7 +99,9 @@ def demo_processes(addr: str, *, esl_port: int, redis: Child | None = None) -> l
                 f"--seed={SIMULATOR_SEED}",
             ],
         ),
-        Child("web", [*manage, "runserver", "--noreload", addr]),
+        # Every process that tells mod_callcenter an agent's status (the desktop's Ready, the
+        # desk's clock ending a wrap-up, the simulated agents) must reach the simulator too.
+        Child("web", [*manage, "runserver", "--noreload", addr], env=esl),
         Child(
             "celery",
             [
@@ -117,13 +119,14 @@ def demo_processes(addr: str, *, esl_port: int, redis: Child | None = None) -> l
                 "--without-mingle",
                 "--without-gossip",
             ],
+            env=esl,
         ),
         Child(
             "dialer",
             [*manage, "run_dialer", f"--node={DEMO_NODE}", "--drain-timeout=5"],
             env={**esl, "DIALER_NODE": DEMO_NODE},
         ),
-        Child("agents", [*manage, "demo", "--simulate-agents"]),
+        Child("agents", [*manage, "demo", "--simulate-agents"], env=esl),
     ]
     return children
 
