@@ -164,7 +164,9 @@ class ActivityListView(ReportAPIView):
         """One row per dial attempt, newest first; follow ``next`` and ``previous``."""
         filters = _call_form(request).filters()
         raw_size = request.query_params.get("page_size", "100")
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
+        # "²" is a digit int() refuses; so is a number of 5,000 digits.
+        whole = raw_size.isascii() and raw_size.isdigit() and len(raw_size) < 10
+        if not whole or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
             raise serializers.ValidationError({"page_size": [f"1 to {MAX_PAGE_SIZE}."]})
         try:
             page = activity_page(

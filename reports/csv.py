@@ -12,6 +12,7 @@ bytes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, CharField, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 
@@ -373,15 +374,23 @@ def _copy_activity_csv(filters: CallFilters) -> Iterator[bytes]:
     csv.writer(header, lineterminator="\n").writerow(ACTIVITY_COLUMNS)
     yield header.getvalue().encode()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone')")
+        (session_zone,) = cursor.fetchone()
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [account_zone().key])
-        buffer = bytearray()
-        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-            for data in copy:  # a row or so at a time, sent on in ~64 kB chunks
-                buffer += data
-                if len(buffer) >= _FLUSH_BYTES:
-                    yield bytes(buffer)
-                    buffer.clear()
-        yield bytes(buffer)
+        try:
+            buffer = bytearray()
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+                for data in copy:  # a row or so at a time, sent on in ~64 kB chunks
+                    buffer += data
+                    if len(buffer) >= _FLUSH_BYTES:
+                        yield bytes(buffer)
+                        buffer.clear()
+            yield bytes(buffer)
+        finally:
+            # Inside a caller's transaction this block is a savepoint, and a local setting
+            # would outlive it: every time read afterwards would come back in this zone.
+            with contextlib.suppress(DatabaseError):  # an aborted transaction resets it anyway
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
 
 
 def stream_lead_status_csv(filters: LeadFilters) -> Iterator[bytes]:

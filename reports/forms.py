@@ -41,6 +41,12 @@ class CallFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            # Days are turned into instants a timezone away: year 1 and 9999 have no room.
+            if day is not None and not 2000 <= day.year <= 2999:
+                self.add_error(name, "Pick a date between the years 2000 and 2999.")
+                return data
         if start and end:
             if end < start:
                 self.add_error("date_to", "The end date is before the start date.")

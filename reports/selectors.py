@@ -26,8 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -36,7 +36,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 
 from agents.models import Agent
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignType
 from dialer.models import AmdMistake, Call, CallResult
 from leads.models import STATES_OF_STATUS, STATUS_OF_STATE, Lead, LeadStatus
 
@@ -65,8 +65,11 @@ class CallFilters:
     disposition_id: int | None = None
 
 
+# A machine is no answer by a person: by its result, or by AMD's verdict when something else
+# ended the call (a Stop hangs up on a machine as "cancelled").
 ANSWERED = Q(answered_at__isnull=False) & ~(
-    Q(result=CallResult.VOICEMAIL, agent_answered_at__isnull=True)
+    (Q(result=CallResult.VOICEMAIL) | Q(amd_result__iexact="MACHINE"))
+    & Q(agent_answered_at__isnull=True)
     & ~Q(amd_mistake=AmdMistake.HUMAN_AS_MACHINE)
 )
 CONNECTED = Q(agent_answered_at__isnull=False)
@@ -365,6 +368,9 @@ class Totals:
         return self._ratio(self.attempts, self.dialing_hours)
 
 
+_PROGRESSIVE = Q(campaign__type=CampaignType.PROGRESSIVE)
+
+
 def _totals_aggregates() -> dict[str, Count | Sum]:
     return {
         "attempts": Count("id"),
@@ -378,10 +384,12 @@ def _totals_aggregates() -> dict[str, Count | Sum]:
         "wait_n": Count("customer_wait_seconds"),
         "talk_sum": Sum("talk_seconds", filter=CONNECTED),
         "talk_n": Count("talk_seconds", filter=CONNECTED),
-        "wait_sla_ok": Count("id", filter=Q(customer_wait_sla_met=True)),
-        "wait_sla_n": Count("customer_wait_sla_met"),
-        "agent_sla_ok": Count("id", filter=Q(agent_sla_met=True)),
-        "agent_sla_n": Count("agent_sla_met"),
+        # The SLA figures are Progressive's (the page says so); Predictive calls carry the
+        # flags too.
+        "wait_sla_ok": Count("id", filter=_PROGRESSIVE & Q(customer_wait_sla_met=True)),
+        "wait_sla_n": Count("customer_wait_sla_met", filter=_PROGRESSIVE),
+        "agent_sla_ok": Count("id", filter=_PROGRESSIVE & Q(agent_sla_met=True)),
+        "agent_sla_n": Count("agent_sla_met", filter=_PROGRESSIVE),
     }
 
 
@@ -454,6 +462,20 @@ def dashboard(filters: CallFilters) -> Dashboard:
         return _dashboard(filters)
 
 
+def _dialing_hours(filters: CallFilters, bucket_zone: tzinfo, counted: int) -> int:
+    """Hours the campaigns were dialing, whoever took the calls: an agent's occupancy is over
+    these, not over the hours of the calls an agent, result or disposition filter keeps."""
+    if filters.agent_id is None and filters.result is None and filters.disposition_id is None:
+        return counted
+    every = calls_matching(replace(filters, agent_id=None, result=None, disposition_id=None))
+    return (
+        every.annotate(hour=TruncHour("requested_at", tzinfo=bucket_zone))
+        .values("hour")
+        .distinct()
+        .count()
+    )
+
+
 def _dashboard(filters: CallFilters) -> Dashboard:
     zone = account_zone()
     calls = calls_matching(filters)
@@ -503,7 +525,7 @@ def _dashboard(filters: CallFilters) -> Dashboard:
         key=lambda c: c.campaign_name.lower(),
     )
 
-    seconds_dialing = overall.dialing_hours * 3600
+    seconds_dialing = _dialing_hours(filters, bucket_zone, overall.dialing_hours) * 3600
     # Names come from the agents table: a MAX() over the snapshot text costs a collation
     # comparison per call.
     by_agent = (

@@ -119,9 +119,8 @@ def _leads_context(request: HttpRequest) -> dict[str, Any]:
     leads, next_after = None, None
     if form.is_valid():
         after = request.GET.get("after", "")
-        leads = lead_page(
-            form.filters(), after_id=int(after) if after.isdigit() else None, size=LEAD_PAGE_SIZE
-        )
+        after_id = int(after) if after.isascii() and after.isdigit() else None
+        leads = lead_page(form.filters(), after_id=after_id, size=LEAD_PAGE_SIZE)
         if len(leads) > LEAD_PAGE_SIZE:
             leads = leads[:LEAD_PAGE_SIZE]
             next_after = leads[-1].pk

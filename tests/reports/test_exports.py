@@ -253,3 +253,14 @@ def test_a_lone_carriage_return_is_quoted_by_both_writers(call_set) -> None:  # 
         "'\r=1",
     )
     assert b'"A\rB"' in python
+
+
+def test_the_export_leaves_the_database_session_in_utc(call_set) -> None:  # type: ignore[no-untyped-def]
+    from dialer.models import Call
+
+    # The test runs inside a transaction, as any caller of the export may: the account
+    # timezone the export sets for its COPY must not outlive it.
+    call = call_set.calls[1]
+    before = Call.objects.get(pk=call.pk).requested_at
+    b"".join(stream_activity_csv(CallFilters()))
+    assert Call.objects.get(pk=call.pk).requested_at == before

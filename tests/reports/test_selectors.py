@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -129,6 +130,26 @@ def test_a_person_hung_up_on_as_a_machine_is_answered_and_abandoned(call_set) ->
     assert t.abandon_rate == pytest.approx(2 / 7)
 
 
+def test_a_machine_a_stop_hung_up_on_is_no_answer_and_no_abandon(call_set) -> None:  # type: ignore[no-untyped-def]
+    machine = call_set.calls[4]  # AMD said machine; a Stop ended the call before the dialer did
+    machine.result, machine.amd_result = "cancelled", "MACHINE"
+    machine.save(update_fields=["result", "amd_result"])
+    t = dashboard(NOV18).overall
+    assert (t.answered, t.abandoned) == (6, 1)
+
+
+def test_the_sla_figures_are_progressive_calls_only(call_set) -> None:  # type: ignore[no-untyped-def]
+    from dialer.models import Call
+
+    # The dialer flags Predictive calls' SLAs too; the dashboard's SLA figures are Progressive's.
+    predictive = CampaignFactory(type="predictive", queue=call_set.renewals.queue)
+    Call.objects.filter(pk=call_set.calls[5].pk).update(
+        campaign=predictive, customer_wait_sla_met=False, agent_sla_met=False
+    )
+    t = dashboard(NOV18).overall
+    assert (t.wait_sla_rate, t.agent_sla_rate) == (pytest.approx(1 / 3), pytest.approx(1.0))
+
+
 def test_dashboard_per_campaign(call_set) -> None:  # type: ignore[no-untyped-def]
     figures = {c.campaign_name: c.totals for c in dashboard(NOV18).campaigns}
     assert list(figures) == ["Renewals", "Winback"]
@@ -182,6 +203,9 @@ def test_dashboard_per_agent_calls_talk_time_and_occupancy(call_set) -> None:  #
     assert bob.occupancy == pytest.approx(75 / (3 * 3600))
     # Busiest agent first.
     assert [a.name for a in dashboard(NOV18).agents] == ["Alice Agent", "Bob Caller"]
+    # Looking at one agent does not shrink the hours the campaigns were dialing.
+    only_alice = dashboard(replace(NOV18, agent_id=call_set.alice.pk)).agents
+    assert [a.occupancy for a in only_alice] == [pytest.approx(720 / (3 * 3600))]
 
 
 def test_dashboard_of_the_day_after_midnight(call_set) -> None:  # type: ignore[no-untyped-def]

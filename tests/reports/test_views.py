@@ -164,6 +164,24 @@ def test_activity_filter_errors_are_shown(viewer_client, call_set) -> None:  # t
     assert 'id="activity"' not in html
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "2026-11-18", "date_to": "9999-12-31"},
+        {"date_from": "0001-01-01", "date_to": "2026-11-18"},
+    ],
+)
+def test_dates_far_out_of_range_are_a_form_error(viewer_client, call_set, query) -> None:  # type: ignore[no-untyped-def]
+    for url in ("/reports/", "/reports/activity/"):
+        response = viewer_client.get(url, query)
+        assert response.status_code == 200
+        assert "Pick a date between the years 2000 and 2999." in response.content.decode()
+
+
+def test_a_page_link_with_a_non_ascii_digit_starts_over(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
+    assert viewer_client.get("/reports/leads/", {"after": "²"}).status_code == 200
+
+
 def test_leads_status_counts_list_and_why_not_dialing(viewer_client, call_set) -> None:  # type: ignore[no-untyped-def]
     LeadFactory(campaign=call_set.renewals, first_name="Grace", last_name="Hopper",
                 number="+12025550999", state=LeadState.COOLOFF,
