@@ -231,7 +231,17 @@ class Dialer:
         processes = (
             settings.DIALER_RECORDER_PROCESSES if recorder_processes is None else recorder_processes
         )
-        self.recorders = Recorders(threads=db_workers, processes=processes)
+        # A recorder process that tells mod_callcenter an agent's status (the desk's
+        # "Disposition required" break at a hang-up) must reach this daemon's FreeSWITCH.
+        self.recorders = Recorders(
+            threads=db_workers,
+            processes=processes,
+            esl={
+                "ESL_HOST": host or settings.ESL_HOST,
+                "ESL_PORT": port or settings.ESL_PORT,
+                "ESL_PASSWORD": password if password is not None else settings.ESL_PASSWORD,
+            },
+        )
         self._threads: list[threading.Thread] = []
         self._running = threading.Event()
         self._draining = threading.Event()

@@ -97,8 +97,11 @@ def work_loop(get: Callable[[], Work | None], get_nowait: Callable[[], Work | No
 class Recorders:
     """N workers (threads or processes); each call's work always goes to the same one."""
 
-    def __init__(self, *, threads: int, processes: int = 0) -> None:
+    def __init__(
+        self, *, threads: int, processes: int = 0, esl: dict[str, Any] | None = None
+    ) -> None:
         self.processes = processes
+        self._esl = esl or {}
         self._queues: list[Any]
         if processes > 0:
             ctx = multiprocessing.get_context("spawn")  # never fork a process holding gevent
@@ -115,7 +118,7 @@ class Recorders:
             overrides = {"NAME": db["NAME"]}
             from django.conf import settings
 
-            extra = {"REDIS_URL": settings.REDIS_URL}
+            extra = {"REDIS_URL": settings.REDIS_URL, **self._esl}
             level = logging.getLogger("dialer").getEffectiveLevel()
             for i, q in enumerate(self._queues):
                 p = self._ctx.Process(

@@ -133,3 +133,46 @@ def test_a_recorder_process_exits_when_its_daemon_is_killed():
     while not _gone(recorder) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(recorder)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recorder_processes_reach_the_daemons_freeswitch(monkeypatch):
+    """A call a recorder process ends may put its agent On Break ("Disposition required"):
+    that command must go to the FreeSWITCH the daemon talks to, not to the settings' default."""
+    import socket
+
+    from agents.desktop import dialer_bridge, services
+    from tests.factories import AgentFactory
+
+    monkeypatch.setattr(dialer_bridge, "fs_api", lambda command: "+OK")  # this process only
+    agent = AgentFactory()
+    services.agent_login(agent=agent, now=NOW)
+    services.agent_go_ready(agent=agent, now=NOW)
+    call = dialing_call()
+    services.desk_call_bridged(agent=agent, call=call, now=NOW)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(10)
+    host, port = listener.getsockname()
+    recorders = Recorders(threads=1, processes=1, esl={"ESL_HOST": host, "ESL_PORT": port})
+    recorders.start()
+    try:
+        answered = times()
+        answered.answered_at = answered.agent_answered_at = NOW + timedelta(seconds=5)
+        recorders.put(
+            str(call.uuid),
+            call_finish,
+            {
+                "call_uuid": str(call.uuid),
+                "now": NOW + timedelta(seconds=60),
+                "times": answered,
+                "hangup_cause": "NORMAL_CLEARING",
+                "agent_name": agent.name,
+            },
+        )
+        connection, _ = listener.accept()  # the recorder's mod_callcenter command
+        connection.close()
+    finally:
+        recorders.stop()
+        listener.close()
