@@ -193,6 +193,8 @@ def agent_login(*, agent: Agent, now: datetime) -> AgentDesk:
         desk.logged_in_at = now
         desk.logout_requested_at = None
         desk.logout_authorized_at = None
+        # Not Ready until they choose Ready: a Preview call ending must not make them Ready.
+        desk.ready_after_wrap_up = False
         desk.save()
         bridge.set_agent_status(agent, AgentStatus.ON_BREAK, reason=LOGGED_IN_REASON, now=now)
         _announce_running_campaigns(agent, now=now)
@@ -206,6 +208,11 @@ def agent_go_ready(*, agent: Agent, now: datetime) -> None:
         _require_logged_in(agent, desk)
         if desk.logout_pending:
             raise DesktopError("Your logout is pending: you cannot take calls now.")
+        if owed_dispositions(agent, desk).exists():
+            raise DesktopError(
+                "Set the disposition of your earlier call first: its form comes back when "
+                "this one is done."
+            )
         if desk.call_state == DeskCallState.WRAP_UP and not _disposition_set(desk):
             desk.ready_after_wrap_up = True
             desk.save()
@@ -256,6 +263,8 @@ def _logout_eta(desk: AgentDesk, *, now: datetime) -> datetime | None:
         setup = campaign.agent_dial_timeout if campaign else 30
         return now + timedelta(seconds=setup) + grace
     if desk.call_state == DeskCallState.WRAP_UP and desk.wrap_up_until:
+        if not _disposition_set(desk):
+            return None  # waits for the disposition, however long that takes
         return max(desk.wrap_up_until, now) + grace
     return None  # on a call: known when it ends
 
@@ -293,6 +302,11 @@ def agent_request_logout(*, agent: Agent, now: datetime) -> LogoutResult:
 
 
 def _logout_text(desk: AgentDesk) -> str:
+    if desk.logout_authorized_at is None and desk.call_state == DeskCallState.WRAP_UP:
+        return (
+            "Set the disposition of your last call to finish logging out; no new calls are "
+            "offered to you."
+        )
     if desk.logout_authorized_at is None:
         return (
             "You asked to log out during a call. Logoff is authorized when the call and its "
@@ -935,6 +949,8 @@ def agent_set_disposition(
         )
         if wrap_up_over:
             _end_wrap_up(agent, desk, now=now)
+        elif desk.call_id == call.pk:
+            _update_logout_countdown(agent, desk, now=now)  # a pending logout may count down now
         _changed(agent, "disposition", call_id=call.pk)
     return call
 

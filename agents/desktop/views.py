@@ -42,6 +42,7 @@ from agents.models import (
     MessageKind,
 )
 from campaigns.models import Campaign, CampaignType
+from leads.models import LeadState
 
 from . import services
 from .push import subscribe
@@ -277,10 +278,18 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def _act(request: HttpRequest, agent: Agent, action: Callable[[], Any], done: str = "") -> Any:
-    """Run one action: JSON panels (or a redirect) on success, the refusal in words on error."""
+def _act(
+    request: HttpRequest,
+    agent: Agent,
+    action: Callable[[], Any],
+    done: str | Callable[[], str] = "",
+) -> Any:
+    """Run one action: JSON panels (or a redirect) on success, the refusal in words on error.
+    ``done`` is the notice, or what says it once the action ran."""
     try:
         action()
+        if callable(done):
+            done = done()
     except services.DesktopError as exc:
         if _wants_json(request):
             return JsonResponse({"error": str(exc)}, status=400)
@@ -442,7 +451,13 @@ def schedule_callback(request: HttpRequest, agent: Agent, lead_id: int) -> HttpR
             now=timezone.now(),
         )
 
-    return _act(request, agent, run, done="Callback scheduled.")
+    def said() -> str:
+        lead.refresh_from_db(fields=["state"])
+        if lead.state == LeadState.DIALING:  # the customer is still on the line
+            return "Callback kept: it is booked when the call ends."
+        return "Callback scheduled."
+
+    return _act(request, agent, run, done=said)
 
 
 @require_POST

@@ -275,19 +275,21 @@ def test_negotiated_logout_countdown_survives_dismissal_and_completes(browser_pa
     page.keyboard.press("Escape")  # dismiss
     expect(dialog).to_be_hidden()
 
-    # The call ends: the countdown is the wrap-up plus a few seconds, in My Messages and
-    # in the status icon's tooltip; the dismissed dialog stays dismissed.
+    # The call ends without its disposition: the logout waits for it and says so, in My
+    # Messages and in the status icon's tooltip; the dismissed dialog stays dismissed.
     services.desk_event(
         event="ended", call_uuid=str(call.uuid), agent_name=agent.name, now=timezone.now()
     )
     countdown = page.locator(".message.kind-logout .message-countdown")
-    expect(countdown).to_contain_text(re.compile(r"Logoff authorized in \d\d:\d\d"))
+    expect(countdown).to_contain_text("its disposition")
     page.hover("#status-icon")
-    expect(page.locator("#status-tip")).to_contain_text("logoff authorized in")
+    expect(page.locator("#status-tip")).to_contain_text("its disposition")
     expect(dialog).to_be_hidden()
     screenshot(page, "desktop-logout-pending")
+    # With the disposition set, the countdown is the rest of the wrap-up plus a few seconds.
     page.select_option("#disposition", label="Sale")
     page.click("#btn-disposition")
+    expect(countdown).to_contain_text(re.compile(r"Logoff authorized in \d\d:\d\d"))
 
     expect(page.locator("#status-label")).to_have_text("Logged out", timeout=25_000)
     expect(page.locator(".message.kind-logout")).to_contain_text("✓ Logoff authorized")

@@ -362,15 +362,20 @@ def test_logout_during_wrap_up_waits_for_it_and_stops_offers_at_once(logged_in, 
     result = services.agent_request_logout(agent=logged_in, now=NOW + _s(2))
     logged_in.refresh_from_db()
     assert not result.completed
-    assert result.authorized_at == NOW + _s(queue.wrap_up_time + 5)
+    # No countdown while the call has no disposition: the logout waits for it, and says so.
+    assert result.authorized_at is None
     assert logged_in.status == AgentStatus.ON_BREAK  # the dialer stops choosing the agent
     message = AgentMessage.objects.get(agent=logged_in, kind=MessageKind.LOGOUT)
-    assert message.countdown_until == result.authorized_at
+    assert message.text.startswith("Set the disposition of your last call")
     services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(3))
-    services.desk_tick(agent=logged_in, now=result.authorized_at - _s(1))
+    authorized_at = NOW + _s(queue.wrap_up_time + 5)
+    assert _desk(logged_in).logout_authorized_at == authorized_at
+    message.refresh_from_db()
+    assert message.countdown_until == authorized_at
+    services.desk_tick(agent=logged_in, now=authorized_at - _s(1))
     logged_in.refresh_from_db()
     assert logged_in.status == AgentStatus.ON_BREAK
-    services.desk_tick(agent=logged_in, now=result.authorized_at)
+    services.desk_tick(agent=logged_in, now=authorized_at)
     logged_in.refresh_from_db()
     message.refresh_from_db()
     assert logged_in.status == AgentStatus.LOGGED_OUT
@@ -390,6 +395,9 @@ def test_logout_while_a_call_is_being_set_up_counts_down_the_ring_window(logged_
     services.desk_call_bridged(agent=logged_in, call=call, now=NOW + _s(4))
     assert _desk(logged_in).logout_authorized_at is None
     services.desk_call_ended(agent=logged_in, call=call, now=NOW + _s(40))
+    assert _desk(logged_in).logout_authorized_at is None  # waits for the disposition
+    code = DispositionFactory(queue=campaign.queue, outcome="successful")
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=code, now=NOW + _s(42))
     desk = _desk(logged_in)
     assert desk.logout_authorized_at == desk.wrap_up_until + _s(5)
     assert AgentMessage.objects.get(kind=MessageKind.LOGOUT).countdown_until == (
@@ -494,6 +502,38 @@ def test_a_next_call_over_an_unfinished_wrap_up_keeps_the_old_disposition_owed(
     logged_in.refresh_from_db()
     assert _desk(logged_in).call_state == DeskCallState.IDLE
     assert logged_in.status == AgentStatus.AVAILABLE
+
+
+def test_ready_is_refused_while_an_earlier_call_still_needs_its_disposition(
+    logged_in, campaign, queue
+):
+    queue.wrap_up_time = 10
+    queue.save()
+    sale = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    first = _bridged_call(logged_in, campaign)
+    services.desk_call_ended(agent=logged_in, call=first, now=NOW + _s(60))
+    second = _bridged_call(logged_in, campaign, at=NOW + _s(66))  # offered over the wrap-up
+    services.desk_call_ended(agent=logged_in, call=second, now=NOW + _s(120))
+    services.agent_set_disposition(
+        agent=logged_in, call=second, disposition=sale, now=NOW + _s(125)
+    )
+    with pytest.raises(DesktopError, match="earlier call"):
+        services.agent_go_ready(agent=logged_in, now=NOW + _s(126))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.ON_BREAK
+
+
+def test_an_agent_who_never_chose_ready_stays_not_ready_after_a_preview_call(agent, queue):
+    preview = CampaignFactory(queue=queue, type=CampaignType.PREVIEW, run_status="running")
+    services.agent_login(agent=agent, now=NOW)  # Not Ready until they choose Ready
+    call = _bridged_call(agent, preview)
+    services.desk_call_ended(agent=agent, call=call, now=NOW + _s(60))
+    sale = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    services.agent_set_disposition(agent=agent, call=call, disposition=sale, now=NOW + _s(62))
+    services.desk_tick(agent=agent, now=NOW + _s(120))
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.ON_BREAK
+    assert _desk(agent).call_state == DeskCallState.IDLE
 
 
 def test_a_push_card_never_replaces_a_call_being_set_up(logged_in, queue):

@@ -145,6 +145,23 @@ def test_another_agents_call_and_lead_are_403(agent, other_agent, on_call, queue
     assert c.post(reverse("desktop:read_message", args=[message.pk])).status_code == 403
 
 
+def test_a_callback_set_during_the_call_says_it_is_booked_when_the_call_ends(agent, on_call):
+    c = _client(agent.user)
+    day = (timezone.now() + timedelta(days=3)).date()
+    response = c.post(
+        reverse("desktop:callback", args=[on_call.lead_id]),
+        {"callback_at": f"{day}T10:00"},
+        **FETCH,
+    )
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content)["notice"] == (
+        "Callback kept: it is booked when the call ends."
+    )
+    # The button works without a disposition code picked (the browser must not demand one).
+    page = c.get(reverse("desktop:home")).content.decode()
+    assert 'id="btn-callback" formnovalidate' in page
+
+
 def test_owner_sets_disposition_with_callback_in_leads_time(agent, on_call, queue):
     code = DispositionFactory(queue=queue, label="Call back", outcome="callback")
     c = _client(agent.user)

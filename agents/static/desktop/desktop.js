@@ -95,7 +95,7 @@
         var left = Date.parse(logout.authorized_at) - now;
         cd.textContent = left > 0 ? "Logoff authorized in " + ms(left) : "Logoff authorized — logging out…";
       } else {
-        cd.textContent = "Logoff will be authorized when this call and its wrap-up end.";
+        cd.textContent = "Logoff will be authorized when this call and its wrap-up end and its disposition is set.";
       }
     }
   }
