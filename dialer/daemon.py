@@ -1074,6 +1074,7 @@ class Dialer:
             except Exception:
                 log.exception("reconcile failed")
                 return
+            self._apply_recorded_breaks()
             up = {r.get("uuid", ""): r for r in rows}
             with self.lock:
                 tracked = list(self.calls)
@@ -1232,6 +1233,40 @@ class Dialer:
         if row.get("callstate") == "ACTIVE" and row.get("application") == "park":
             self._found_parked(live)
         log.info("adopted call still up after restart", extra={"call_uuid": call_uuid})
+
+    def _apply_recorded_breaks(self) -> None:
+        """A break or logout the back office recorded while FreeSWITCH could not hear it (the
+        desk's "Disposition required" too) leaves mod_callcenter offering the agent calls:
+        tell it again. Only that direction: an agent the back office has as Available is
+        left as FreeSWITCH has them (going Available is refused when it cannot be applied)."""
+        from agents.models import Agent, AgentStatus
+        from dialer.agent_control import set_status_command
+
+        with self.lock:
+            offered = [n for n, a in self.agents.items() if a.status.startswith("Available")]
+        if not offered:
+            return
+        try:
+            recorded = list(
+                Agent.objects.filter(name__in=offered)
+                .exclude(status=AgentStatus.AVAILABLE)
+                .values_list("name", "status")
+            )
+        except Exception:
+            log.exception("reading recorded agent statuses failed")
+            return
+        finally:
+            close_old_connections()
+        for name, status in recorded:
+            try:
+                self.conn.api(set_status_command(name, status), timeout=10)
+            except Exception:  # a name unusable in a command (AgentControlError), a timeout
+                log.exception("recorded status not applied", extra={"agent": name})
+                continue
+            with self.lock:
+                if (a := self.agents.get(name)) is not None:
+                    a.status = status  # AgentStatus values are mod_callcenter's strings
+            log.info("recorded status applied", extra={"agent": name, "status": status})
 
     def _load_callcenter(self) -> None:
         agents = _parse_table(self.conn.api("callcenter_config agent list", timeout=10))

@@ -315,3 +315,20 @@ def test_a_machine_that_answered_while_the_socket_was_down_is_hung_up_on(request
         assert_hung_up_before_any_agent(sim, call, lead)
     finally:
         ticks.stop()
+
+
+def test_a_break_freeswitch_never_heard_is_applied_when_the_dialer_connects(request):
+    """The desk recorded an agent On Break ("Disposition required") while FreeSWITCH could
+    not be told; mod_callcenter still has them Available. The dialer, connecting, tells it."""
+    from agents.models import AgentStatus
+    from tests.factories import AgentFactory
+
+    sim, _requests, dialer, _observer = request.getfixturevalue("system")
+    AgentFactory(name="1001@default", status=AgentStatus.ON_BREAK)
+    AgentFactory(name="1002@default", status=AgentStatus.AVAILABLE)
+    status = "callcenter_config agent get status {}@default"
+    assert sim.run_api(status.format(1001)) == "Available"
+    dialer.start()
+    assert dialer.conn.wait_connected(5)
+    assert wait_until(lambda: sim.run_api(status.format(1001)) == "On Break", 5)
+    assert sim.run_api(status.format(1002)) == "Available"  # never made Available by this
