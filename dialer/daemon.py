@@ -1235,10 +1235,10 @@ class Dialer:
         log.info("adopted call still up after restart", extra={"call_uuid": call_uuid})
 
     def _apply_recorded_breaks(self) -> None:
-        """A break or logout the back office recorded while FreeSWITCH could not hear it (the
-        desk's "Disposition required" too) leaves mod_callcenter offering the agent calls:
-        tell it again. Only that direction: an agent the back office has as Available is
-        left as FreeSWITCH has them (going Available is refused when it cannot be applied)."""
+        """A break the back office recorded while FreeSWITCH could not hear it (the desk's
+        "Disposition required" too) leaves mod_callcenter offering the agent calls: tell it
+        again. Breaks only: an agent the back office has Available or Logged Out (say, one who
+        never used the desktop) is left as FreeSWITCH has them."""
         from agents.models import Agent, AgentStatus
         from dialer.agent_control import set_status_command
 
@@ -1248,9 +1248,9 @@ class Dialer:
             return
         try:
             recorded = list(
-                Agent.objects.filter(name__in=offered)
-                .exclude(status=AgentStatus.AVAILABLE)
-                .values_list("name", "status")
+                Agent.objects.filter(name__in=offered, status=AgentStatus.ON_BREAK).values_list(
+                    "name", "status"
+                )
             )
         except Exception:
             log.exception("reading recorded agent statuses failed")

@@ -49,7 +49,7 @@ def set_agent_status(agent: Agent, status: str, *, reason: str = "", now: dateti
     Fails safe: going Available is refused (PhoneSystemError) when FreeSWITCH does not accept
     it, so the desktop never shows Ready for an agent who would get no calls. Going On Break
     or Logged Out is recorded even then: fewer offers is the safe direction, and the dialer
-    re-applies recorded breaks and logouts when it connects (`Dialer._apply_recorded_breaks`)."""
+    re-applies recorded breaks when it connects (`Dialer._apply_recorded_breaks`)."""
     try:
         agent_control.agent_set_status(
             agent, status=status, now=now, break_reason=reason, api=_api()
