@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -12,8 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from .forms import ScheduleRowForm
-from .models import CallerId, Campaign, ScheduleRow, TzScheduleSlot
+from .forms import CampaignAdminForm, ScheduleRowForm
+from .models import TZ_SLOTS_NEEDED, CallerId, Campaign, ScheduleRow, TzScheduleSlot
 from .services import (
     CampaignRunning,
     assert_leads_editable,
@@ -41,8 +42,21 @@ class CallerIdInline(admin.TabularInline):
     fields = ("position", "enabled", "kind", "name", "number")
 
 
+class TzScheduleSlotFormSet(forms.BaseInlineFormSet):
+    """Dial by Schedule by Timezone with no window would dial without any restriction."""
+
+    def clean(self) -> None:
+        super().clean()
+        campaign: Campaign = self.instance
+        if campaign.tz_schedule_enabled and not any(
+            form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms
+        ):
+            raise forms.ValidationError(TZ_SLOTS_NEEDED)
+
+
 class TzScheduleSlotInline(admin.TabularInline):
     model = TzScheduleSlot
+    formset = TzScheduleSlotFormSet
     extra = 0
     fields = ("day_offset", "start_time")
     verbose_name = "dial by schedule by timezone window"
@@ -54,6 +68,7 @@ def _actor(request: HttpRequest) -> str:
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignAdminForm
     list_display = ("name", "type", "queue", "run_status", "retries", "cool_off", "updated_at")
     list_filter = ("run_status", "type", "queue", "lead_source")
     search_fields = ("name", "note")

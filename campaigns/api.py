@@ -5,6 +5,7 @@ campaigns.services, leads.* and dialer.compliance."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +19,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -59,6 +60,14 @@ class ByIdCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        # The position is an id: a forged one would reach the database query and fail there.
+        position = cursor.position if cursor is not None else None
+        if position is not None and not re.fullmatch(r"-?[0-9]{1,18}", str(position)):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class CampaignIsRunning(APIException):

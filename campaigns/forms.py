@@ -7,10 +7,12 @@ needs (checkboxes for weekdays and months, time pickers) and the builder-only ru
 from __future__ import annotations
 
 import calendar
+import json
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.forms.fields import InvalidJSONInput
 
 from .models import (
     WEEKDAYS,
@@ -20,6 +22,9 @@ from .models import (
     LeadSource,
     ScheduleRow,
     TzScheduleSlot,
+    crm_headers_problem,
+    crm_mapping_shape_problem,
+    unstorable_text_problem,
 )
 
 WEEKDAY_CHOICES = [(i, name.capitalize()) for i, name in enumerate(WEEKDAYS)]
@@ -60,7 +65,58 @@ class TimeInput(forms.TimeInput):
         super().__init__(attrs, format="%H:%M")
 
 
-class CampaignForm(forms.ModelForm):
+class CrmJSONField(forms.JSONField):
+    """JSON typed in a box. Text the page cannot carry (a lone surrogate such as "\\ud800") is
+    shown back escaped, as it was typed, next to its error."""
+
+    def prepare_value(self, value: Any) -> Any:
+        text = super().prepare_value(value)
+        if not isinstance(value, InvalidJSONInput) and unstorable_text_problem(text):
+            return json.dumps(value, cls=self.encoder)
+        return text
+
+
+CRM_JSON_FIELDS = {"crm_headers": CrmJSONField, "crm_mapping": CrmJSONField}
+
+
+class LeadSourceChecks(forms.ModelForm):
+    """The CRM headers and mapping checks of the builder and the Django admin (the API's
+    serializer applies the same functions)."""
+
+    def clean_crm_headers(self) -> Any:
+        headers = self.cleaned_data.get("crm_headers")
+        if headers in (None, ""):
+            return {}
+        if problem := crm_headers_problem(headers):
+            raise forms.ValidationError(problem)
+        return headers
+
+    def clean_crm_mapping(self) -> Any:
+        mapping = self.cleaned_data.get("crm_mapping")
+        if mapping in (None, ""):
+            return {}
+        if problem := crm_mapping_shape_problem(mapping):
+            raise forms.ValidationError(problem)
+        return mapping
+
+    def clean(self) -> dict[str, Any]:
+        from leads.importing import validate_crm_mapping
+
+        cleaned = super().clean() or {}
+        if cleaned.get("lead_source") == LeadSource.CRM and "crm_mapping" in cleaned:
+            for problem in validate_crm_mapping(cleaned["crm_mapping"]):
+                self.add_error("crm_mapping", problem)
+        return cleaned
+
+
+class CampaignAdminForm(LeadSourceChecks):
+    class Meta:
+        model = Campaign
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets pick the fields
+        field_classes = CRM_JSON_FIELDS
+
+
+class CampaignForm(LeadSourceChecks):
     class Meta:
         model = Campaign
         fields = (
@@ -101,6 +157,7 @@ class CampaignForm(forms.ModelForm):
             "crm_body": forms.Textarea(attrs={"rows": 3, "class": "mono"}),
             "crm_mapping": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
+        field_classes = CRM_JSON_FIELDS
         labels = {
             "crm_method": "CRM method",
             "mask_lead_caller_id": "Mask lead caller ID",
@@ -144,31 +201,6 @@ class CampaignForm(forms.ModelForm):
         # The dialer refuses to play it all the same (dialstring.require_media).
         exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
         return exclude | {name for name in SOUND_FIELDS if self.fields[name].disabled}
-
-    def clean_crm_headers(self) -> Any:
-        headers = self.cleaned_data.get("crm_headers")
-        if headers in (None, ""):
-            return {}
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            raise forms.ValidationError(
-                'Headers are a JSON object of names and text values, e.g. {"X-Api-Key": "…"}.'
-            )
-        return headers
-
-    def clean_crm_mapping(self) -> Any:
-        mapping = self.cleaned_data.get("crm_mapping")
-        return {} if mapping in (None, "") else mapping
-
-    def clean(self) -> dict[str, Any]:
-        from leads.importing import validate_crm_mapping
-
-        cleaned = super().clean() or {}
-        if cleaned.get("lead_source") == LeadSource.CRM and "crm_mapping" in cleaned:
-            for problem in validate_crm_mapping(cleaned["crm_mapping"]):
-                self.add_error("crm_mapping", problem)
-        return cleaned
 
 
 class ScheduleRowForm(forms.ModelForm):

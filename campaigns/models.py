@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -17,6 +20,62 @@ def validate_sound_file(value: str) -> None:
     problem = sound_problem(value, streams=False)
     if problem is not None:
         raise ValidationError(problem, code="sound")
+
+
+# PostgreSQL cannot store NUL in text or jsonb, and UTF-8 has no lone surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# An HTTP header name is a token (RFC 9110); its value printable Latin-1 on one line, which is
+# what the HTTP client can send.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(
+    r"(?:[\x21-\x7e\xa1-\xff](?:[\x20-\x7e\xa0-\xff]*[\x21-\x7e\xa1-\xff])?)?"
+)
+TZ_SLOTS_NEEDED = "Add at least one day and start time for Dial by Schedule by Timezone."
+
+
+def unstorable_text_problem(value: Any) -> str | None:
+    """Why the database cannot keep this JSON value (a NUL or a lone surrogate in any text,
+    keys included), or None."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return "Text may not hold NUL characters or unpaired surrogates (\\u0000, \\ud800)."
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
+
+
+def crm_headers_problem(headers: Any) -> str | None:
+    """What is wrong with the CRM request headers, in words, or None: a JSON object of header
+    names and values the HTTP client can send."""
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        return 'Headers are a JSON object of names and text values, e.g. {"X-Api-Key": "…"}.'
+    if problem := unstorable_text_problem(headers):
+        return problem
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            return f"{name!r} is not a header name: use letters, digits and - only."
+        if not _HEADER_VALUE.fullmatch(value):
+            return (
+                f"The value of {name!r} must be one line of printable Latin-1 text "
+                "without spaces at its ends."
+            )
+    return None
+
+
+def crm_mapping_shape_problem(mapping: Any) -> str | None:
+    """What makes a CRM mapping unusable whatever the lead source (the full check, when the
+    source is CRM, is leads.importing.validate_crm_mapping), or None."""
+    if not isinstance(mapping, dict):
+        return 'The mapping must be a JSON object such as {"leads_array": "data.items", …}.'
+    return unstorable_text_problem(mapping)
 
 
 class CampaignType(models.TextChoices):
@@ -249,18 +308,25 @@ class ScheduleRow(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if not self.weekdays or any(
-            not isinstance(d, int) or not 0 <= d <= 6 for d in self.weekdays
+        # Sent through the API these are any JSON: booleans are ints to Python, not weekdays.
+        if (
+            not isinstance(self.weekdays, list)
+            or not self.weekdays
+            or not all(_is_int_in(d, 0, 6) for d in self.weekdays)
         ):
-            errors["weekdays"] = "Pick at least one weekday."
-        if self.months and any(not isinstance(m, int) or not 1 <= m <= 12 for m in self.months):
-            errors["months"] = "Months are 1 to 12."
+            errors["weekdays"] = "Pick at least one weekday (a list of 0 = Monday … 6 = Sunday)."
+        if not isinstance(self.months, list) or not all(_is_int_in(m, 1, 12) for m in self.months):
+            errors["months"] = "Months are a list of 1 to 12."
         if (self.month_day_start is None) != (self.month_day_finish is None):
             errors["month_day_finish"] = "Give both Month Day Start and Finish, or neither."
         if self.start_time is not None and self.start_time == self.end_time:
             errors["end_time"] = "Start and end are the same: the window would be empty."
         if errors:
             raise ValidationError(errors)
+
+
+def _is_int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 class CallerIdKind(models.TextChoices):

@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import models, transaction
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from agents.roles import is_admin
 from leads.importing import validate_crm_mapping
 
-from .models import CallerId, Campaign, LeadSource, ScheduleRow, TzScheduleSlot
+from .models import (
+    TZ_SLOTS_NEEDED,
+    CallerId,
+    Campaign,
+    LeadSource,
+    ScheduleRow,
+    TzScheduleSlot,
+    crm_headers_problem,
+    crm_mapping_shape_problem,
+)
 
 
 def _model_clean(model: type[Any], attrs: dict[str, Any], instance: Any = None) -> None:
@@ -29,9 +39,42 @@ def _model_clean(model: type[Any], attrs: dict[str, Any], instance: Any = None) 
         ) from None
 
 
-class ScheduleRowSerializer(serializers.ModelSerializer[ScheduleRow]):
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time as the builder takes it: "09:00" or "09:00:30", never with a UTC
+    offset (which DRF would silently drop)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f"])
+        super().__init__(**kwargs)
+
+
+class LocalTimeModelSerializer(serializers.ModelSerializer[Any]):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: LocalTimeField,
+    }
+
+
+class WholeRowsListSerializer(serializers.ListSerializer[Any]):
+    """Rows sent with a PATCH replace the campaign's rows, so each is checked whole: DRF would
+    otherwise treat them as partial, like their campaign, and let fields go missing."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        is_empty, data = self.validate_empty_values(data)
+        if is_empty:
+            return data
+        row: Any = self.child
+        whole: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=type(row)(), data=data, context=self.context
+        )
+        whole.is_valid(raise_exception=True)
+        return whole.validated_data
+
+
+class ScheduleRowSerializer(LocalTimeModelSerializer):
     class Meta:
         model = ScheduleRow
+        list_serializer_class = WholeRowsListSerializer
         fields = [
             "weekdays",
             "start_time",
@@ -49,6 +92,7 @@ class ScheduleRowSerializer(serializers.ModelSerializer[ScheduleRow]):
 class CallerIdSerializer(serializers.ModelSerializer[CallerId]):
     class Meta:
         model = CallerId
+        list_serializer_class = WholeRowsListSerializer
         fields = ["enabled", "kind", "name", "number", "position"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +100,10 @@ class CallerIdSerializer(serializers.ModelSerializer[CallerId]):
         return attrs
 
 
-class TzScheduleSlotSerializer(serializers.ModelSerializer[TzScheduleSlot]):
+class TzScheduleSlotSerializer(LocalTimeModelSerializer):
     class Meta:
         model = TzScheduleSlot
+        list_serializer_class = WholeRowsListSerializer
         fields = ["day_offset", "start_time"]
 
 
@@ -69,7 +114,7 @@ _NESTED: dict[str, type[Any]] = {
 }
 
 
-class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+class CampaignSerializer(LocalTimeModelSerializer):
     """A campaign with its rows. Rows sent with a write replace the campaign's rows."""
 
     schedule_rows = ScheduleRowSerializer(many=True, required=False)
@@ -123,22 +168,31 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         own = {k: v for k, v in attrs.items() if k not in _NESTED}
         _model_clean(Campaign, own, self.instance)
         source = attrs.get("lead_source", getattr(self.instance, "lead_source", None))
-        mapping = attrs.get("crm_mapping", getattr(self.instance, "crm_mapping", {}))
-        if mapping or source == LeadSource.CRM:
+        # The builder's rule: what is sent must be an object; the full check when the source
+        # is CRM (a draft mapping on a CSV campaign blocks nothing).
+        if "crm_mapping" in attrs and (problem := crm_mapping_shape_problem(attrs["crm_mapping"])):
+            raise serializers.ValidationError({"crm_mapping": [problem]})
+        if source == LeadSource.CRM:
+            mapping = attrs.get("crm_mapping", getattr(self.instance, "crm_mapping", {}))
             errors = validate_crm_mapping(mapping)
             if errors:
                 raise serializers.ValidationError({"crm_mapping": errors})
+        if "crm_headers" in attrs and (problem := crm_headers_problem(attrs["crm_headers"])):
+            raise serializers.ValidationError({"crm_headers": [problem]})
         slots = [(s["day_offset"], s["start_time"]) for s in attrs.get("tz_slots") or []]
         if len(slots) != len(set(slots)):
             raise serializers.ValidationError({"tz_slots": ["The same day and time twice."]})
-        headers = attrs.get("crm_headers")
-        if headers is not None and (
-            not isinstance(headers, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
-        ):
-            raise serializers.ValidationError(
-                {"crm_headers": ['Give the headers as a JSON object of texts, e.g. {"X": "y"}.']}
+        enabled = attrs.get(
+            "tz_schedule_enabled", getattr(self.instance, "tz_schedule_enabled", False)
+        )
+        if enabled:
+            has_slots = (
+                bool(attrs["tz_slots"])
+                if attrs.get("tz_slots") is not None
+                else self.instance is not None and self.instance.tz_slots.exists()
             )
+            if not has_slots:
+                raise serializers.ValidationError({"tz_schedule_enabled": [TZ_SLOTS_NEEDED]})
         return attrs
 
     def to_representation(self, instance: Campaign) -> dict[str, Any]:
@@ -146,7 +200,11 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         request = self.context.get("request")
         # Header values are often API keys: only admins see them.
         if request is not None and not is_admin(request.user) and data.get("crm_headers"):
-            data["crm_headers"] = dict.fromkeys(data["crm_headers"], "********")
+            headers = data["crm_headers"]
+            # One saved before headers were checked may be any JSON: hidden whole.
+            data["crm_headers"] = (
+                dict.fromkeys(headers, "********") if isinstance(headers, dict) else "********"
+            )
         return data
 
     def create(self, validated_data: dict[str, Any]) -> Campaign:

@@ -43,7 +43,7 @@ from .forms import (
     ScheduleRowFormSet,
     TzScheduleSlotFormSet,
 )
-from .models import Campaign
+from .models import TZ_SLOTS_NEEDED, Campaign
 from .services import CampaignRunning
 
 LEADS_PER_PAGE = 50
@@ -172,7 +172,7 @@ def _editor(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             if not any(f.cleaned_data and f not in slots.deleted_forms for f in slots.forms):
                 form.add_error(
                     "tz_schedule_enabled",
-                    "Add at least one day and start time for Dial by Schedule by Timezone.",
+                    TZ_SLOTS_NEEDED,
                 )
                 form_ok = False
         if form_ok and rows_ok:

@@ -29,7 +29,13 @@ from campaigns.services import CampaignRunning, assert_leads_editable
 from . import lifecycle
 from .models import STATES_OF_STATUS, DoNotCall, Lead, LeadEvent, LeadState, LeadStatus
 from .phone import InvalidNumber, parse_number
-from .services import EDITABLE_FIELDS, dnc_add, lead_delete, lead_update_record
+from .services import (
+    EDITABLE_FIELDS,
+    dnc_add,
+    lead_delete,
+    lead_record_problems,
+    lead_update_record,
+)
 
 
 def _actor(request: HttpRequest) -> str:
@@ -266,6 +272,21 @@ class _LeadRecordChecks(forms.ModelForm):
                 raise forms.ValidationError(f"{e164} is on the Do-Not-Call list.")
         return e164
 
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        # The service's refusals (a number already a lead of the campaign, …) are the form's
+        # errors: save_model would otherwise report them beside "changed successfully".
+        changes = {
+            name: cleaned[name]
+            for name in self.changed_data
+            if name in EDITABLE_FIELDS and name in cleaned
+        }
+        if changes:
+            for name, problems in lead_record_problems(lead=self.instance, changes=changes).items():
+                for problem in problems:
+                    self.add_error(name if name in self.fields else None, problem)
+        return cleaned
+
 
 @admin.register(LeadEvent)
 class LeadEventAdmin(admin.ModelAdmin):
@@ -315,9 +336,10 @@ class DoNotCallAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: DoNotCall, form: ModelForm, change: bool
     ) -> None:
         if change:
+            # Saved first, so dnc_add finds the edited entry and, as for a new one, stops the
+            # dialable leads of its (maybe new) number.
             super().save_model(request, obj, form, change)
-            return
-        # New entries stop the number's dialable leads too.
+        # Entries stop the number's dialable leads too.
         entry = dnc_add(
             number=obj.number,
             campaign=obj.campaign,

@@ -3,9 +3,11 @@ Do-Not-Call list. Campaign-level lead actions (import, sync, export) are in camp
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -57,7 +59,9 @@ class LeadViewSet(
             return leads
         params = self.request.query_params
         if campaign := params.get("campaign"):
-            if not campaign.isdigit():
+            # ASCII digits of a database id only: int() also takes "²"-like digits, and
+            # refuses over 4300 of them.
+            if not re.fullmatch(r"[0-9]{1,18}", campaign):
                 raise serializers.ValidationError({"campaign": ["Give the campaign's id."]})
             leads = leads.filter(campaign_id=int(campaign))
         if wanted := params.get("status"):
@@ -73,6 +77,8 @@ class LeadViewSet(
         if number := params.get("number", "").strip():
             leads = leads.filter(_number_filter(number))
         if name := params.get("name", "").strip():
+            if "\x00" in name:
+                raise serializers.ValidationError({"name": ["Names hold no NUL characters."]})
             leads = leads.filter(Q(first_name__icontains=name) | Q(last_name__icontains=name))
         return leads
 
@@ -80,11 +86,14 @@ class LeadViewSet(
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Edit the customer's record (number re-validated; kept in the lead's history)."""
         lead = self.get_object()
-        if not isinstance(request.data, dict):
+        data = request.data
+        if not isinstance(data, dict):
             raise serializers.ValidationError({"detail": ["Send a JSON object of fields."]})
+        # A form-encoded body: one value per field, not the lists dict() would give.
+        changes = data.dict() if isinstance(data, QueryDict) else dict(data)
         try:
             lead = lead_update_record(
-                lead=lead, changes=dict(request.data), now=timezone.now(), actor=actor_of(request)
+                lead=lead, changes=changes, now=timezone.now(), actor=actor_of(request)
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, connection, models, transaction
 from django.db.models import Q
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, crm_headers_problem
 from campaigns.services import assert_leads_editable
 
 from .models import DoNotCall, Lead, LeadState
@@ -1013,10 +1013,9 @@ def _crm_rows(
 
 def _fetch_crm(campaign: Campaign, http: requests.Session) -> Any:
     headers = campaign.crm_headers or {}
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise _Refused('the CRM request headers must be a JSON object of texts, e.g. {"X": "y"}')
+    # Saved before headers were checked (a "☃" the HTTP client cannot send): refused in words.
+    if problem := crm_headers_problem(headers):
+        raise _Refused(f"the CRM request headers cannot be sent: {problem}")
     method = campaign.crm_method.upper()
     body = campaign.crm_body.encode() if campaign.crm_body and method != "GET" else None
     if body is not None and not any(k.lower() == "content-type" for k in headers):

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, unstorable_text_problem
 from campaigns.services import assert_leads_editable
 
 from . import lifecycle
@@ -135,28 +135,43 @@ EDITABLE_FIELDS = (
 )
 
 
+def lead_record_problems(*, lead: Lead, changes: dict[str, Any]) -> dict[str, list[str]]:
+    """What lead_update_record would refuse in these changes, per field; saves nothing (a form
+    shows them as its own errors)."""
+    return _record_values(lead, changes)[1]
+
+
+def _record_values(
+    lead: Lead, changes: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The values to store for the edited fields, and the problems found, per field."""
+    changes = {("lead_type" if k == "type" else k): v for k, v in changes.items()}
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(changes) - set(EDITABLE_FIELDS)):
+        errors[name] = [f"{name} cannot be edited here."]
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in errors:
+            continue
+        if problem := _edit_value_problem(value):
+            errors[name] = [problem]
+            continue
+        problems: list[str] = []
+        checked = _checked(lead, name, "" if value is None else str(value).strip(), problems)
+        if problems:
+            errors[name] = problems
+        else:
+            values[name] = checked
+    return values, errors
+
+
 def lead_update_record(*, lead: Lead, changes: dict[str, Any], now: datetime, actor: str) -> Lead:
     """Edit the customer's record with the upload's rules; the edit goes into the history.
 
     Raises ValidationError (per field) and changes nothing when a value is refused."""
-    changes = {("lead_type" if k == "type" else k): v for k, v in changes.items()}
-    errors: dict[str, list[str]] = {}
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    for name in unknown:
-        errors[name] = [f"{name} cannot be edited here."]
-    texts = {name: "" if value is None else str(value).strip() for name, value in changes.items()}
     with transaction.atomic():
         current = Lead.objects.select_for_update().get(pk=lead.pk)
-        values: dict[str, Any] = {}
-        for name, text in texts.items():
-            if name in unknown:
-                continue
-            problems: list[str] = []
-            value = _checked(current, name, text, problems)
-            if problems:
-                errors[name] = problems
-            else:
-                values[name] = value
+        values, errors = _record_values(current, changes)
         if errors:
             raise ValidationError(errors)
         diff = {
@@ -175,6 +190,15 @@ def lead_update_record(*, lead: Lead, changes: dict[str, Any], now: datetime, ac
         lifecycle.lead_record_edit(current, now=now, actor=actor, changes=diff)
     current.refresh_from_db()
     return current
+
+
+def _edit_value_problem(value: object) -> str | None:
+    """A field's edit is one text or number (a list would be stored as its Python text)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+        return "Give one text or number."
+    if isinstance(value, str) and unstorable_text_problem(value):
+        return "The text holds a NUL character or an unpaired surrogate."
+    return None
 
 
 def _checked(lead: Lead, name: str, text: str, problems: list[str]) -> Any:

@@ -88,8 +88,8 @@ def change_page_post(admin_client, campaign: Campaign, **changes: object) -> dic
         formset = inline.formset
         forms += [formset.management_form, *formset.forms]
     for form in forms:
-        for name, field in form.fields.items():
-            value = field.prepare_value(form[name].value())
+        for name in form.fields:
+            value = form[name].value()  # already prepared for the page
             if value is None or value is False:
                 continue
             data[form.add_prefix(name)] = "on" if value is True else value
@@ -201,3 +201,78 @@ def test_saving_a_campaign_in_the_admin_releases_its_window_holds(admin_client, 
     response = admin_client.post(url, change_page_post(admin_client, campaign))
     assert response.status_code == 302
     assert Lead.objects.get(pk=held.pk).window_held is False
+
+
+# --- CRM headers and mapping: the builder's checks --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "words"),
+    [
+        ("crm_headers", "5", "Headers are a JSON object"),
+        ("crm_headers", "true", "Headers are a JSON object"),
+        ("crm_headers", '{"X-Key": "a\\u0000"}', "NUL"),
+        ("crm_headers", '{"X-Key": "\\ud800"}', "surrogate"),
+        ("crm_headers", '{"X-Key": "\u2603"}', "Latin-1"),
+        ("crm_mapping", "5", "JSON object"),
+        ("crm_mapping", '{"leads_array": "\\u0000"}', "NUL"),
+    ],
+)
+def test_admin_refuses_crm_json_the_builder_refuses(admin_client, queue, field, text, words):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, name="Renewals")
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    response = admin_client.post(url, change_page_post(admin_client, campaign, **{field: text}))
+    assert response.status_code == 200
+    assert words in response.context["adminform"].form.errors[field][0]
+    campaign.refresh_from_db()
+    assert (campaign.crm_headers, campaign.crm_mapping) == ({}, {})
+
+
+def test_admin_checks_the_crm_mapping_when_the_source_is_crm(admin_client, queue):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, name="Renewals")
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    crm = {"lead_source": "crm", "crm_url": "https://crm.example.test/leads"}
+    draft = '{"leads_array": "data"}'
+    response = admin_client.post(
+        url, change_page_post(admin_client, campaign, **crm, crm_mapping=draft)
+    )
+    assert "first_name" in response.context["adminform"].form.errors["crm_mapping"][0]
+    # A draft on a CSV campaign is kept, as the builder keeps it.
+    response = admin_client.post(url, change_page_post(admin_client, campaign, crm_mapping=draft))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.crm_mapping == {"leads_array": "data"}
+
+
+def test_clearing_the_crm_boxes_in_the_admin_saves_empty_objects(admin_client, queue):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(
+        queue=queue, name="Renewals", crm_headers={"X-Key": "k"}, crm_mapping={"leads_array": "d"}
+    )
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    cleared = change_page_post(admin_client, campaign, crm_headers="", crm_mapping="")
+    response = admin_client.post(url, cleared)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.crm_headers, campaign.crm_mapping) == ({}, {})
+
+
+def test_admin_schedule_by_timezone_needs_a_window(admin_client, queue):  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory(queue=queue, name="Renewals")
+    url = f"{CHANGELIST}{campaign.pk}/change/"
+    data = change_page_post(admin_client, campaign, tz_schedule_enabled="on")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Add at least one day and start time" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.tz_schedule_enabled is False
+    data.update(
+        {
+            "tz_slots-TOTAL_FORMS": "1",
+            "tz_slots-0-day_offset": "0",
+            "tz_slots-0-start_time": "10:00",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.tz_schedule_enabled is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import io
 
 import pytest
@@ -81,7 +83,14 @@ def test_admin_creates_reads_updates_and_deletes_a_campaign(admin_user) -> None:
         ({"tz_window_enabled": True, "tz_schedule_enabled": True}, "tz_schedule_enabled"),
         ({"tz_window_enabled": True}, "tz_window_from"),
         ({"lead_source": "crm"}, "crm_url"),
-        ({"crm_mapping": {"leads_array": "items"}}, "crm_mapping"),
+        (
+            {
+                "lead_source": "crm",
+                "crm_url": "https://crm.example.test/leads",
+                "crm_mapping": {"leads_array": "items"},
+            },
+            "crm_mapping",
+        ),
         ({"crm_headers": {"X": 1}}, "crm_headers"),
         (
             {"schedule_rows": [{"weekdays": [], "start_time": "09:00", "end_time": "17:00"}]},
@@ -344,3 +353,144 @@ def test_changing_a_running_campaign_releases_its_window_holds(admin_user) -> No
     held.refresh_from_db()
     # Looked at again by the selector under the new window, not left to the old hold.
     assert (held.window_held, held.not_dialable_reason) == (False, "")
+
+
+# --- Bad input is a 400, never a 500, and changes nothing ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"crm_headers": {"X-Key": "a\u0000"}},
+        {"crm_headers": {"X\u0000": "a"}},
+        {"crm_mapping": {"leads_array": "d\u0000", "first_name": "f", "number": "n"}},
+        {"crm_mapping": {"leads_array": "d", "first_name": "f", "number": "n", "\u0000": "x"}},
+    ],
+)
+def test_nul_in_crm_json_is_refused(admin_user, body) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    response = client_for(admin_user).patch(f"/api/campaigns/{campaign.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert "NUL" in str(response.json())
+    campaign.refresh_from_db()
+    assert (campaign.crm_headers, campaign.crm_mapping) == ({}, {})
+
+
+@pytest.mark.parametrize("field", ["crm_headers", "crm_mapping"])
+def test_lone_surrogate_in_crm_json_is_refused(admin_user, field) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    value = '{"X": "\\ud800"}'
+    if field == "crm_mapping":
+        value = '{"leads_array": "\\ud800", "first_name": "f", "number": "n"}'
+    raw = f'{{"{field}": {value}}}'
+    response = client_for(admin_user).patch(
+        f"/api/campaigns/{campaign.pk}/", raw, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({"X-Key": "\u2603"}, "Latin-1"),
+        ({"X-Schl\u00fcssel": "a"}, "not a header name"),
+        ({"X-Key": "a\r\nX-Injected: 1"}, "one line"),
+    ],
+)
+def test_headers_the_http_client_cannot_send_are_refused(admin_user, headers, words) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    response = client_for(admin_user).patch(
+        f"/api/campaigns/{campaign.pk}/", {"crm_headers": headers}, format="json"
+    )
+    assert response.status_code == 400
+    assert words in response.json()["crm_headers"][0]
+    ok = {"Authorization": "Bearer abc.def", "X-Note": "cr\u00e8me br\u00fbl\u00e9e"}
+    response = client_for(admin_user).patch(
+        f"/api/campaigns/{campaign.pk}/", {"crm_headers": ok}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+
+
+ROW = {"weekdays": [0, 1], "start_time": "09:00", "end_time": "17:00"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"schedule_rows": [{**ROW, "weekdays": 5}]}, "schedule_rows"),
+        ({"schedule_rows": [{**ROW, "months": 5}]}, "schedule_rows"),
+        ({"schedule_rows": [{**ROW, "weekdays": [True, 5]}]}, "schedule_rows"),
+        ({"schedule_rows": [{**ROW, "months": [True]}]}, "schedule_rows"),
+        ({"schedule_rows": [{**ROW, "start_time": "09:00+02:00"}]}, "schedule_rows"),
+        ({"schedule_rows": [{"weekdays": [1], "start_time": "09:00"}]}, "schedule_rows"),
+        ({"tz_slots": [{"day_offset": 1}]}, "tz_slots"),
+        ({"tz_slots": [{"day_offset": 1, "start_time": "10:00Z"}]}, "tz_slots"),
+        ({"caller_ids": [{}]}, "caller_ids"),
+        ({"dial_cycles": 1, "dial_cycles_time": "06:00+01:00"}, "dial_cycles_time"),
+    ],
+)
+def test_patched_rows_are_checked_whole(admin_user, body, field) -> None:  # type: ignore[no-untyped-def]
+    campaign = CampaignFactory()
+    campaign.schedule_rows.create(**ROW)
+    campaign.caller_ids.create(number="+12025550199")
+    response = client_for(admin_user).patch(f"/api/campaigns/{campaign.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert list(campaign.schedule_rows.values_list("weekdays", "end_time")) == [
+        ([0, 1], datetime.time(17, 0))
+    ]
+    assert list(campaign.caller_ids.values_list("number", flat=True)) == ["+12025550199"]
+    assert not campaign.tz_slots.exists()
+
+
+def test_report_viewer_lists_a_campaign_whose_headers_are_not_an_object(report_viewer) -> None:  # type: ignore[no-untyped-def]
+    CampaignFactory(name="Old", crm_headers="Bearer secret")  # saved before headers were checked
+    CampaignFactory(name="New", crm_headers={"X-Key": "secret"})
+    response = client_for(report_viewer).get("/api/campaigns/")
+    assert response.status_code == 200
+    headers = {c["name"]: c["crm_headers"] for c in response.json()["results"]}
+    assert headers == {"New": {"X-Key": "********"}, "Old": "********"}
+
+
+def test_a_draft_mapping_on_a_csv_campaign_blocks_nothing(admin_user) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(admin_user)
+    campaign = CampaignFactory(lead_source="csv")
+    url = f"/api/campaigns/{campaign.pk}/"
+    draft = {"leads_array": "data"}
+    assert client.patch(url, {"crm_mapping": draft}, format="json").status_code == 200
+    assert client.patch(url, {"retries": 5}, format="json").status_code == 200
+    # Not an object: refused whatever the source.
+    response = client.patch(url, {"crm_mapping": 5}, format="json")
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["crm_mapping"][0]
+    # Switching to CRM checks the mapping in full.
+    switch = {"lead_source": "crm", "crm_url": "https://crm.example.test/leads"}
+    response = client.patch(url, switch, format="json")
+    assert response.status_code == 400
+    assert "first_name" in response.json()["crm_mapping"][0]
+
+
+def test_schedule_by_timezone_needs_a_window_in_the_api(admin_user) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(admin_user)
+    payload = {**new_campaign_payload(QueueFactory()), "tz_schedule_enabled": True}
+    payload.pop("tz_slots", None)
+    response = client.post("/api/campaigns/", payload, format="json")
+    assert response.status_code == 400
+    assert "Add at least one day and start time" in response.json()["tz_schedule_enabled"][0]
+    payload["tz_slots"] = [{"day_offset": 0, "start_time": "10:00"}]
+    response = client.post("/api/campaigns/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    url = f"/api/campaigns/{response.json()['id']}/"
+    assert client.patch(url, {"tz_slots": []}, format="json").status_code == 400
+    assert client.patch(url, {"retries": 5}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/campaigns/", "/api/leads/", "/api/do-not-call/"])
+@pytest.mark.parametrize("position", [b"p=abc", b"p=1e5", b"p=" + b"9" * 5000])
+def test_a_forged_cursor_is_an_invalid_cursor(admin_user, url, position) -> None:  # type: ignore[no-untyped-def]
+    CampaignFactory()
+    cursor = base64.b64encode(position).decode()
+    response = client_for(admin_user).get(url, {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor"}

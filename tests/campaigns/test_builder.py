@@ -638,3 +638,46 @@ def test_crm_sync_with_a_record_the_database_cannot_keep_imports_the_rest(  # ty
     assert "cannot be stored: score is NaN" in response.content.decode()
     download = admin_client.get(f"/campaigns/{campaign.pk}/leads/rejected.csv")
     assert download.content.decode().splitlines()[0] == "item,reason"
+
+
+# --- CRM headers and mapping: the same checks as the API and the Django admin -----------------
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "words"),
+    [
+        ("crm_headers", '{"X-Key": "a\\u0000"}', "NUL"),
+        ("crm_headers", '{"X-Key\\u0000": "a"}', "NUL"),
+        ("crm_headers", '{"X-Key": "\\ud800"}', "surrogate"),
+        ("crm_headers", '{"X-Key": "\u2603"}', "Latin-1"),
+        ("crm_mapping", '{"leads_array": "d\\u0000", "first_name": "f", "number": "n"}', "NUL"),
+        ("crm_mapping", '{"\\udfff": "x"}', "surrogate"),
+        ("crm_mapping", "5", "JSON object"),
+    ],
+)
+def test_crm_text_the_database_or_http_cannot_take_is_a_form_error(  # type: ignore[no-untyped-def]
+    admin_client, campaign, field, text, words
+):
+    data = payload(campaign.queue, name="Renewals", **{field: text})
+    response = admin_client.post(f"/campaigns/{campaign.pk}/edit/", data)
+    assert response.status_code == 200
+    assert words in errors_near(response.content.decode(), f"id_{field}")
+    campaign.refresh_from_db()
+    assert (campaign.crm_headers, campaign.crm_mapping) == ({}, {})
+
+
+def test_a_draft_mapping_saved_by_the_builder_does_not_block_the_api(  # type: ignore[no-untyped-def]
+    admin_client, admin_user, campaign
+):
+    from rest_framework.test import APIClient
+
+    draft = json.dumps({"leads_array": "data"})
+    data = payload(campaign.queue, name="Renewals", crm_mapping=draft)
+    response = admin_client.post(f"/campaigns/{campaign.pk}/edit/", data)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.crm_mapping == {"leads_array": "data"}
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    response = api.patch(f"/api/campaigns/{campaign.pk}/", {"retries": 5}, format="json")
+    assert response.status_code == 200, response.json()

@@ -208,3 +208,54 @@ def test_do_not_call_entry_stops_the_numbers_leads(admin_client, campaign):  # t
     bad = admin_client.post("/admin/leads/donotcall/add/", {"number": "hello", "reason": ""})
     assert bad.status_code == 200
     assert "Invalid number" in bad.content.decode()
+
+
+def record_data(lead: Lead, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "number": lead.number,
+        "priority": lead.priority,
+        "ticket_id": "",
+        "lead_type": "",
+        "note": "",
+        "skill": "",
+        "extension": "",
+        "retries": "",
+        "cool_off": "",
+        "cool_off_2nd": "",
+        "cool_off_3rd": "",
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_number_already_a_lead_is_a_form_error_only(admin_client, campaign):  # type: ignore[no-untyped-def]
+    LeadFactory(campaign=campaign, number="+12025550143")
+    lead = LeadFactory(campaign=campaign, first_name="Ada", number="+12025550144", priority=1)
+    url = f"{CHANGELIST}{lead.pk}/change/"
+    response = admin_client.post(url, record_data(lead, number="(202) 555-0143", priority=9))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["number"] == ["+12025550143 is already a lead of this campaign."]
+    assert not any("changed successfully" in m for m in messages_of(response))
+    lead.refresh_from_db()
+    assert (lead.number, lead.priority) == ("+12025550144", 1)
+    assert not LeadEvent.objects.filter(lead=lead).exists()
+
+
+def test_editing_a_do_not_call_number_stops_the_new_numbers_leads(admin_client, campaign):  # type: ignore[no-untyped-def]
+    entry = DoNotCall.objects.create(number="+12025550143", reason="typo")
+    lead = LeadFactory(campaign=campaign, number="+12025550144")
+    response = admin_client.post(
+        f"/admin/leads/donotcall/{entry.pk}/change/",
+        {"number": "(202) 555-0144", "campaign": "", "reason": "typo fixed"},
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    entry.refresh_from_db()
+    assert (entry.number, entry.reason) == ("+12025550144", "typo fixed")
+    assert DoNotCall.objects.count() == 1
+    lead.refresh_from_db()
+    assert lead.state == LeadState.FAILED

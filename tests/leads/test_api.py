@@ -159,3 +159,51 @@ def test_admin_adds_a_number_to_do_not_call(admin_user) -> None:  # type: ignore
     listed = client.get("/api/do-not-call/").json()["results"]
     assert [(d["number"], d["campaign"]) for d in listed] == [("+12025550143", lead.campaign_id)]
     assert DoNotCall.objects.get().added_by == admin_user
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"first_name": "Ada\u0000"},
+        {"note": "\u0000"},
+        {"first_name": ["Bob"]},
+        {"number": ["+12025550188"]},
+        {"priority": {"n": 1}},
+        {"retries": True},
+    ],
+)
+def test_record_edit_takes_one_text_or_number_per_field(admin_user, body) -> None:  # type: ignore[no-untyped-def]
+    lead = LeadFactory(first_name="Ada", number="+12025550143", note="")
+    response = client_for(admin_user).patch(f"/api/leads/{lead.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == set(body)
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.number, lead.note) == ("Ada", "+12025550143", "")
+
+
+def test_record_edit_as_a_form(admin_user) -> None:  # type: ignore[no-untyped-def]
+    lead = LeadFactory(first_name="Ada", priority=1)
+    response = client_for(admin_user).patch(
+        f"/api/leads/{lead.pk}/", {"first_name": "Grace", "priority": "4"}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.priority) == ("Grace", 4)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["campaign=%C2%B2", "campaign=" + "9" * 5000, "campaign=-1", "name=%00", "name=a%00b"],
+)
+def test_list_refuses_filters_it_cannot_use(report_viewer, query) -> None:  # type: ignore[no-untyped-def]
+    LeadFactory()
+    response = client_for(report_viewer).get(f"/api/leads/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()) == {query.split("=")[0]}
+
+
+def test_list_by_a_campaign_id_too_large_for_any_campaign(report_viewer) -> None:  # type: ignore[no-untyped-def]
+    LeadFactory()
+    response = client_for(report_viewer).get("/api/leads/?campaign=" + "9" * 18)
+    assert response.status_code == 200
+    assert response.json()["results"] == []

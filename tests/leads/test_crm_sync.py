@@ -284,6 +284,14 @@ def test_headers_must_be_texts(crm) -> None:  # type: ignore[no-untyped-def]
     assert "headers" in report.error
 
 
+def test_a_header_the_http_client_cannot_send_is_refused_in_words(crm) -> None:  # type: ignore[no-untyped-def]
+    _state, url = crm
+    # Saved before headers were checked on save: a value that is not Latin-1.
+    report = sync(crm_campaign(url, crm_headers={"X-Team": "☃"}))
+    assert report.error is not None
+    assert "cannot be sent" in report.error
+
+
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [

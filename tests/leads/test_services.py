@@ -168,3 +168,14 @@ def test_record_edit_without_a_change_writes_no_history_and_type_is_an_alias() -
     updated = lead_update_record(lead=lead, changes=changes, now=NOW, actor="a")
     assert updated.lead_type == "vip"
     assert updated.retries is None
+
+
+@pytest.mark.parametrize("value", [["Bob"], {"x": 1}, True, 1.5, "Bob\u0000", "\ud800"])
+def test_record_edit_refuses_values_that_are_not_one_text_or_number(value) -> None:  # type: ignore[no-untyped-def]
+    lead = LeadFactory(first_name="Ada")
+    with pytest.raises(ValidationError) as refused:
+        lead_update_record(lead=lead, changes={"first_name": value}, now=NOW, actor="ada_admin")
+    assert set(refused.value.message_dict) == {"first_name"}
+    lead.refresh_from_db()
+    assert lead.first_name == "Ada"
+    assert not LeadEvent.objects.filter(lead=lead).exists()
