@@ -209,10 +209,17 @@ def agent_go_ready(*, agent: Agent, now: datetime) -> None:
         if desk.logout_pending:
             raise DesktopError("Your logout is pending: you cannot take calls now.")
         if owed_dispositions(agent, desk).exists():
-            raise DesktopError(
-                "Set the disposition of your earlier call first: its form comes back when "
-                "this one is done."
-            )
+            if desk.call_state != DeskCallState.IDLE:
+                raise DesktopError(
+                    "Set the disposition of your earlier call first: its form comes back when "
+                    "this one is done."
+                )
+            # Nothing on the desk to finish first (it missed an event): the owed call's form
+            # comes back now, and the agent is Ready once it is set.
+            _free_desk(agent, desk, now=now)
+            desk.ready_after_wrap_up = True
+            desk.save()
+            return
         if desk.call_state == DeskCallState.WRAP_UP and not _disposition_set(desk):
             desk.ready_after_wrap_up = True
             desk.save()

@@ -523,6 +523,23 @@ def test_ready_is_refused_while_an_earlier_call_still_needs_its_disposition(
     assert logged_in.status == AgentStatus.ON_BREAK
 
 
+def test_ready_on_an_idle_desk_brings_back_a_call_still_owing_its_disposition(
+    logged_in, campaign, queue
+):
+    from agents.models import AgentDesk
+
+    sale = DispositionFactory(queue=queue, code="sale", outcome="successful")
+    call = _bridged_call(logged_in, campaign)
+    # The desk missed the hang-up and shows nothing, yet the call has no disposition.
+    AgentDesk.objects.filter(agent=logged_in).update(call_state=DeskCallState.IDLE, call=None)
+    services.agent_go_ready(agent=logged_in, now=NOW + _s(120))
+    desk = _desk(logged_in)
+    assert (desk.call_state, desk.call_id) == (DeskCallState.WRAP_UP, call.pk)
+    services.agent_set_disposition(agent=logged_in, call=call, disposition=sale, now=NOW + _s(130))
+    logged_in.refresh_from_db()
+    assert logged_in.status == AgentStatus.AVAILABLE
+
+
 def test_an_agent_who_never_chose_ready_stays_not_ready_after_a_preview_call(agent, queue):
     preview = CampaignFactory(queue=queue, type=CampaignType.PREVIEW, run_status="running")
     services.agent_login(agent=agent, now=NOW)  # Not Ready until they choose Ready
