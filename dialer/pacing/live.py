@@ -47,7 +47,7 @@ ON_BREAK = "On Break"
 IN_CALL = ("In a queue call", "Receiving")
 RING_HISTORY = 3000  # resolved dials behind the ring profile (the estimator's memory)
 TALK_HISTORY = 300
-MODEL_TTL = 10.0  # seconds a measured model is reused (hundreds of rows barely move in 10 s)
+MODEL_TTL = 10.0  # a full history's model is reused this long (thousands of rows barely move)
 HISTORY_LEN = 360  # kept decisions per campaign: one an hour at one every 10 s
 HISTORY_EVERY = 10.0
 
@@ -120,7 +120,13 @@ def measured_models(
         if seconds is not None:
             talk.record(float(seconds))
     models = (dials.model(), talk.model())
-    _models[key] = (mono, *models)
+    # Reused for MODEL_TTL only once both histories are full. While a campaign builds its
+    # history every new outcome moves the estimate and the warm-up ends on the 30th dial
+    # outcome: a model held 10 s would keep a team of 100 dialing progressive that long.
+    if len(outcomes) >= RING_HISTORY and talk.samples >= TALK_HISTORY:
+        _models[key] = (mono, *models)
+    else:
+        _models.pop(key, None)
     return models
 
 

@@ -324,6 +324,26 @@ def answered(campaign, at, *, agent_after: float | None, machine: bool = False, 
     )  # fmt: skip
 
 
+def test_warm_up_ends_on_the_outcome_that_completes_it_not_seconds_later(campaign, monkeypatch):
+    names = team(campaign, 4)
+    live = publish(dict.fromkeys(names, ("Available", "Waiting")), available=4)
+    history(campaign, dials=20, p=0.5)
+    reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[1]
+    assert "20 of 30 dial outcomes measured" in reason
+    history(campaign, dials=15, p=0.5, seed=2)
+    # The next tick already paces on the 35 outcomes: a team of 100 idling on progressive for
+    # the model's reuse time is what this prevents.
+    reason = pacing_live.predictive_calls_to_place(campaign, live=live, now=NOW)[1]
+    assert "dial outcomes measured" not in reason
+    # A full history's model is reused, not read again every tick.
+    monkeypatch.setattr(pacing_live, "RING_HISTORY", 35)
+    monkeypatch.setattr(pacing_live, "TALK_HISTORY", 1)
+    ring, talk = pacing_live.measured_models(campaign, now=NOW)
+    history(campaign, dials=5, p=0.5, seed=3)
+    assert pacing_live.measured_models(campaign, now=NOW) == (ring, talk)
+    assert pacing_live.measured_models(campaign, now=NOW)[0] is ring
+
+
 def test_ledger_30_day_window(campaign):
     for _ in range(3):
         answered(campaign, NOW - timedelta(days=29, hours=23), agent_after=1.0)
