@@ -284,7 +284,8 @@ tuning included.
 
 The project's policy runs with one configuration for every scenario (`PacingConfig()` defaults:
 {cfg}). The simulator asks it every second and whenever an idle agent has no call covering
-it; predictive lines go out in rounds at most every `dial_round_seconds`.
+it, with the ring profile and talk time measured up to that moment (the live dialer reads them
+every tick); predictive lines go out in rounds at most every `dial_round_seconds`.
 Baselines: progressive 1:1 (dials the moment an agent is idle); the best fixed dial level per
 scenario, tuned after the fact (highest level, to 1/{2**steps // 2}, with
 abandon <= 3% on every seed: a baseline no real system gets); VICIdial's ADAPT_HARD_LIMIT,

@@ -92,7 +92,8 @@ class DialOutcomeStats:
     """Live-answer probability and ring profile, forgetting old dials geometrically.
 
     ``memory`` is roughly how many recent dials the estimate reflects; the frozen model is rebuilt
-    every ``refresh`` dials (a profile over hundreds of dials barely moves with one more). The
+    once ``refresh`` new dials are in (1: whenever asked after a new dial, as the live dialer
+    reads its history every tick; the recent-dials rate is worth having current). The
     live-answer rate also follows the last ``recent`` dials and switches to them when they have
     clearly moved, so a long memory does not keep pacing on an answer rate that has changed.
     """
@@ -102,7 +103,7 @@ class DialOutcomeStats:
         memory: float = 3000.0,
         step: float = RING_STEP,
         bins: int = RING_BINS,
-        refresh: int = 20,
+        refresh: int = 1,
         recent: float = 150.0,
     ) -> None:
         self.refresh = refresh

@@ -58,7 +58,6 @@ def system():
     client.delete(handoff.STREAM, handoff.CONTROL_STREAM, *client.keys("dialer:live:*"))
     client.delete(*(client.keys("pacing:*") or ["pacing:none"]))
     handoff._group_ready = False
-    pacing_live._models.clear()
     sim = Simulator(
         scenario=SCENARIO,
         callcenter_config=callcenter_config(QUEUE, AGENTS),
