@@ -7,6 +7,8 @@ agent whose phone rings is released and the customer is never dialed."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -166,10 +168,15 @@ def customer_dialed(originates: list[str]) -> bool:
     return any(f"sofia/gateway/carrier/{ANSWERS}" in command for command in originates)
 
 
-def test_stop_while_the_preview_agent_phone_rings_never_dials_the_customer(agent: Agent) -> None:
+@contextmanager
+def preview_agent_ringing(
+    agent: Agent, *, answers_after: float
+) -> Iterator[tuple[Simulator, Dialer, Call]]:
+    """A daemon on the simulator (20 times speed) ringing the agent's phone for an accepted
+    Preview card; the agent answers after ``answers_after`` simulated seconds."""
     now = datetime.now(UTC)
     with Simulator(
-        scenario=preview_scenario(agent_answers_after=10),
+        scenario=preview_scenario(agent_answers_after=answers_after),
         callcenter_config=callcenter_config("sales@default", 1),
         time_scale=20,
     ) as sim:
@@ -180,14 +187,19 @@ def test_stop_while_the_preview_agent_phone_rings_never_dials_the_customer(agent
             call = accepted_card(agent, now)
             dialer.dial_preview(str(call.uuid), agent.contact, agent.name)
             assert wait_until(lambda: len(originated(sim)) == 1, timeout=5)
-            campaign_stop(call.campaign, now=datetime.now(UTC), actor="supervisor")
-            assert dialer.stop_campaign(call.campaign_id) == 1
-            assert wait_until(lambda: result_of(call) != CallResult.PENDING, timeout=10)
-            # Past the moment the agent would have answered (10 s at 20 times speed is 0.5 s).
-            assert not wait_until(lambda: len(originated(sim)) > 1, timeout=1)
-            originates = originated(sim)
+            yield sim, dialer, call
         finally:
             dialer.stop()
+
+
+def test_stop_while_the_preview_agent_phone_rings_never_dials_the_customer(agent: Agent) -> None:
+    with preview_agent_ringing(agent, answers_after=10) as (sim, dialer, call):
+        campaign_stop(call.campaign, now=datetime.now(UTC), actor="supervisor")
+        assert dialer.stop_campaign(call.campaign_id) == 1
+        assert wait_until(lambda: result_of(call) != CallResult.PENDING, timeout=10)
+        # Past the moment the agent would have answered (10 s at 20 times speed is 0.5 s).
+        assert not wait_until(lambda: len(originated(sim)) > 1, timeout=1)
+        originates = originated(sim)
     assert not customer_dialed(originates)
     call.refresh_from_db()
     lead = Lead.objects.get(pk=call.lead_id)
@@ -201,28 +213,14 @@ def test_the_preview_customer_is_not_dialed_when_the_agent_answers_too_late(
 ) -> None:
     """The agent answers after the campaign stopped (the daemon has not heard yet) or after the
     call's dial deadline: the customer is not dialed and the lead goes back, no attempt spent."""
-    now = datetime.now(UTC)
-    with Simulator(
-        scenario=preview_scenario(agent_answers_after=8),
-        callcenter_config=callcenter_config("sales@default", 1),
-        time_scale=20,
-    ) as sim:
-        dialer = dialer_for(sim)
-        dialer.start()
-        try:
-            assert dialer.conn.wait_connected(5)
-            call = accepted_card(agent, now)
-            dialer.dial_preview(str(call.uuid), agent.contact, agent.name)
-            assert wait_until(lambda: len(originated(sim)) == 1, timeout=5)
-            if why == "campaign stopped":
-                # In the database only: the stop control has not reached this daemon.
-                Campaign.objects.filter(pk=call.campaign_id).update(run_status=RunStatus.STOPPED)
-            else:
-                Call.objects.filter(pk=call.pk).update(dial_deadline=datetime.now(UTC))
-            assert wait_until(lambda: result_of(call) != CallResult.PENDING, timeout=10)
-            originates = originated(sim)
-        finally:
-            dialer.stop()
+    with preview_agent_ringing(agent, answers_after=8) as (sim, _dialer, call):
+        if why == "campaign stopped":
+            # In the database only: the stop control has not reached this daemon.
+            Campaign.objects.filter(pk=call.campaign_id).update(run_status=RunStatus.STOPPED)
+        else:
+            Call.objects.filter(pk=call.pk).update(dial_deadline=datetime.now(UTC))
+        assert wait_until(lambda: result_of(call) != CallResult.PENDING, timeout=10)
+        originates = originated(sim)
     assert len(originates) == 1  # the agent's leg only
     assert not customer_dialed(originates)
     call.refresh_from_db()

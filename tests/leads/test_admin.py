@@ -140,23 +140,7 @@ def test_hostile_lead_text_is_shown_escaped(admin_client, campaign):  # type: ig
 
 def test_record_edit_goes_into_the_history(admin_client, campaign):  # type: ignore[no-untyped-def]
     lead = LeadFactory(campaign=campaign, first_name="Ada", priority=1)
-    data = {
-        "first_name": "Ada",
-        "last_name": lead.last_name,
-        "number": "(202) 555-0199",
-        "priority": 7,
-        "ticket_id": "",
-        "lead_type": "",
-        "note": "",
-        "skill": "",
-        "extension": "",
-        "retries": "",
-        "cool_off": "",
-        "cool_off_2nd": "",
-        "cool_off_3rd": "",
-        "events-TOTAL_FORMS": 0,
-        "events-INITIAL_FORMS": 0,
-    }
+    data = record_data(lead, number="(202) 555-0199", priority=7)
     response = admin_client.post(f"{CHANGELIST}{lead.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[-3000:]
     lead.refresh_from_db()
